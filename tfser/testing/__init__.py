@@ -1,0 +1,1 @@
+"""Fakes and fixtures usable by tfser's tests and by downstream users' tests."""
