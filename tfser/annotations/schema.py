@@ -41,8 +41,10 @@ class Utterance:
       utt_id: Unique id within the table (corpus-native id).
       corpus: Corpus name (``emodb``, ``iemocap``, ``synthetic``, ...).
       audio_path: Audio file path, relative to the table's ``audio_root`` or absolute.
-      duration_s: Duration in seconds of the part that is the utterance (> 0).
-      speaker_id: Corpus-prefixed speaker id, e.g. ``iemocap:Ses01F``.
+      duration_s: Duration in seconds of the part that is the utterance (> 0), or
+        NaN when unknown (annotation-only items whose audio is absent).
+      speaker_id: Corpus-prefixed speaker id, e.g. ``iemocap:Ses01F``; None when the
+        corpus does not know it (such utterances cannot enter speaker-independent splits).
       start_s: Start of the segment inside ``audio_path`` (None = whole file).
       end_s: End of the segment inside ``audio_path`` (None = whole file).
       session_id: Recording session (IEMOCAP session, SEWA culture, ...).

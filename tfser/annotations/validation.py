@@ -87,7 +87,9 @@ def find_problems(table: schema.AnnotationTable) -> List[Problem]:
             if not getattr(row, col):
                 problems.append(Problem("utterances", rid, f"empty {col}"))
         dur = row.duration_s
-        if dur is None or not np.isfinite(dur) or dur <= 0:
+        # NaN = unknown (annotation-only items such as CREMA-D votes without audio);
+        # a known duration must be a positive finite number.
+        if dur is not None and not np.isnan(dur) and (not np.isfinite(dur) or dur <= 0):
             problems.append(Problem("utterances", rid, f"duration_s must be > 0, got {dur}"))
         start, end = row.start_s, row.end_s
         if np.isfinite(start) != np.isfinite(end):
