@@ -1,0 +1,44 @@
+"""One-tailed two-proportion z-test: direction, value and edge cases."""
+
+import math
+
+import pytest
+from scipy import stats
+
+from tfser.evaluation import significance
+
+
+def _hand_z(p_a, p_b, n):
+    pooled = (p_a + p_b) / 2
+    return (p_a - p_b) / math.sqrt(pooled * (1 - pooled) * 2 / n)
+
+
+def test_value_matches_pooled_formula():
+    result = significance.two_proportion_ztest(0.6, 0.5, 100)
+    z = _hand_z(0.6, 0.5, 100)
+    assert result.z == pytest.approx(z)
+    assert result.p_value == pytest.approx(stats.norm.sf(z))
+    assert result.p_value == pytest.approx(0.0776, abs=1e-4)
+    assert not result.significant
+    larger = significance.two_proportion_ztest(0.6, 0.5, 400)
+    assert larger.p_value == pytest.approx(stats.norm.sf(_hand_z(0.6, 0.5, 400)))
+    assert larger.significant
+
+
+def test_direction_is_one_tailed():
+    better = significance.two_proportion_ztest(0.6, 0.5, 400)
+    worse = significance.two_proportion_ztest(0.5, 0.6, 400)
+    assert better.z > 0 > worse.z
+    assert worse.p_value == pytest.approx(1 - better.p_value)
+    assert not worse.significant
+
+
+def test_edge_cases_and_errors():
+    same = significance.two_proportion_ztest(1.0, 1.0, 50)
+    assert math.isnan(same.z) and not same.significant
+    unequal = significance.two_proportion_ztest(0.7, 0.6, 300, 200, alpha=0.01)
+    assert unequal.n_b == 200 and unequal.alpha == 0.01
+    with pytest.raises(ValueError, match="p_a must be a proportion"):
+        significance.two_proportion_ztest(70, 0.5, 100)
+    with pytest.raises(ValueError, match="n_b must be a positive integer"):
+        significance.two_proportion_ztest(0.7, 0.5, 100, 0)

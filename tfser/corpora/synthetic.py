@@ -1,0 +1,66 @@
+"""Loader of a synthetic corpus directory written by ``tfser-synth``.
+
+The generator already writes the unified table, so loading reads and validates it.
+An utterance whose audio file is missing (e.g. a partly copied directory) is set
+aside as a reject, together with its ratings and traces.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tfser import annotations
+from tfser.corpora.base import LoadResult, Reject
+
+CORPUS = "synthetic"
+
+
+def load(root: str, check_audio: bool = True, **options) -> LoadResult:
+    """Loads the synthetic corpus generated into ``root``.
+
+    Args:
+      root: Directory given as ``--out`` to ``tfser-synth``.
+      check_audio: Reject utterances whose WAV file is missing.
+      **options: None are supported; any is an error.
+
+    Returns:
+      The table (validated), the rejects and ``items_found`` = utterances in the
+      table on disk.
+
+    Raises:
+      TypeError: Unknown option.
+      FileNotFoundError: ``root`` holds no table.
+      ValueError: The table is not a synthetic corpus.
+    """
+    if options:
+        raise TypeError(f"synthetic loader got unknown options {sorted(options)}; "
+                        "supported: check_audio")
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"synthetic corpus directory not found: {root} "
+                                "(generate one with `tfser-synth --out DIR`)")
+    table = annotations.load_table(root)
+    if table.meta.corpus != CORPUS:
+        raise ValueError(f"{root} holds corpus '{table.meta.corpus}', not '{CORPUS}'")
+    found = len(table.utterances)
+    rejects = []
+    if check_audio:
+        keep = []
+        for row in table.utterances.itertuples(index=False):
+            path = table.resolve_audio(row.audio_path)
+            present = os.path.isfile(path)
+            keep.append(present)
+            if not present:
+                rejects.append(Reject(row.utt_id, f"audio file missing: {path}",
+                                      os.path.join(root, "utterances.parquet")))
+        if rejects:
+            kept = table.utterances[keep].reset_index(drop=True)
+            ids = set(kept["utt_id"])
+            table = annotations.AnnotationTable(
+                meta=table.meta, utterances=kept,
+                ratings=table.ratings[table.ratings["utt_id"].isin(ids)].reset_index(drop=True),
+                traces=table.traces[table.traces["utt_id"].isin(ids)].reset_index(drop=True),
+                root=table.root)
+            annotations.validate(table)
+    result = LoadResult(table=table, rejects=rejects, items_found=found)
+    result.check_counts()
+    return result

@@ -1,0 +1,105 @@
+"""PNG figures for reports: confusion matrices and per-class recall bars.
+
+Figures are drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas
+directly, so no GUI backend is needed and the process-wide pyplot state (and the
+backend other code may have chosen) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def _save(figure: Figure, path: str) -> str:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    FigureCanvasAgg(figure)
+    figure.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    return path
+
+
+def plot_confusion_matrix(matrix, classes: Sequence[str], path: str,
+                          title: Optional[str] = None, normalize: bool = True) -> str:
+    """Writes a confusion-matrix heat map as PNG.
+
+    Args:
+      matrix: [K, K] counts (rows = true class) or already row-normalised values.
+      classes: The K class names.
+      path: Output ``.png`` path (parent directories are created).
+      title: Optional title.
+      normalize: Row-normalise counts before drawing (cells then show recall shares);
+        rows of classes absent from the targets stay blank.
+
+    Returns:
+      ``path``.
+
+    Raises:
+      ValueError: When the matrix is not [K, K] for the K classes.
+    """
+    values = np.asarray(matrix, dtype=np.float64)
+    k = len(classes)
+    if values.shape != (k, k):
+        raise ValueError(f"matrix shape {values.shape} does not fit {k} classes")
+    if normalize:
+        totals = np.nansum(values, axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(totals > 0, values / np.where(totals > 0, totals, 1.0), np.nan)
+    size = max(3.0, 0.6 * k + 1.5)
+    figure = Figure(figsize=(size + 1.0, size))
+    axes = figure.add_subplot(1, 1, 1)
+    image = axes.imshow(np.ma.masked_invalid(values), cmap="Blues", vmin=0.0,
+                        vmax=1.0 if normalize else None)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    axes.set_xticks(range(k), labels=list(classes), rotation=45, ha="right")
+    axes.set_yticks(range(k), labels=list(classes))
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    finite = values[np.isfinite(values)]
+    threshold = (finite.max() / 2.0) if finite.size else 0.0
+    for (row, col), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            text = f"{value:.2f}" if normalize else f"{value:g}"
+            axes.text(col, row, text, ha="center", va="center", fontsize=8,
+                      color="white" if value > threshold else "black")
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)
+
+
+def plot_per_class_recall(recall, classes: Sequence[str], path: str,
+                          title: Optional[str] = None,
+                          reference: Optional[float] = None) -> str:
+    """Writes a bar chart of per-class recall as PNG.
+
+    Args:
+      recall: [K] recall per class (NaN for classes absent from the targets: no bar).
+      classes: The K class names.
+      path: Output ``.png`` path.
+      title: Optional title.
+      reference: Optional horizontal line (e.g. the UA, or chance level ``1/K``).
+
+    Returns:
+      ``path``.
+
+    Raises:
+      ValueError: When ``recall`` does not have one value per class.
+    """
+    values = np.asarray(recall, dtype=np.float64)
+    if values.shape != (len(classes),):
+        raise ValueError(f"recall shape {values.shape} does not fit {len(classes)} classes")
+    figure = Figure(figsize=(max(3.0, 0.6 * len(classes) + 1.5), 3.0))
+    axes = figure.add_subplot(1, 1, 1)
+    axes.bar(range(len(classes)), np.nan_to_num(values, nan=0.0), color="tab:blue")
+    axes.set_xticks(range(len(classes)), labels=list(classes), rotation=45, ha="right")
+    axes.set_ylim(0.0, 1.0)
+    axes.set_ylabel("recall")
+    if reference is not None:
+        axes.axhline(float(reference), color="tab:red", linestyle="--", linewidth=1)
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)
