@@ -26,7 +26,8 @@ def _tfser_imports(path):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            # `from tfser.features import audio_io` imports tfser.features.audio_io.
+            names = [f"{node.module}.{a.name}" for a in node.names]
         else:
             continue
         for name in names:

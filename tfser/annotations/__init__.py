@@ -1,5 +1,6 @@
 """The unified multi-annotator table: typed records, Parquet I/O, validation, splits."""
 
+from tfser.annotations import splits
 from tfser.annotations.io import load_table, save_table, tables_equal
 from tfser.annotations.schema import (
     SCHEMA_VERSION, AnnotationTable, Rating, TableMeta, Trace, Utterance, build_table)
@@ -8,5 +9,5 @@ from tfser.annotations.validation import AnnotationValidationError, Problem, fin
 __all__ = [
     "SCHEMA_VERSION", "AnnotationTable", "AnnotationValidationError", "Problem", "Rating",
     "TableMeta", "Trace", "Utterance", "build_table", "find_problems", "load_table",
-    "save_table", "tables_equal", "validate",
+    "save_table", "splits", "tables_equal", "validate",
 ]

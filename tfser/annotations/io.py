@@ -86,7 +86,8 @@ def save_table(table: schema.AnnotationTable, directory: str, validate: bool = T
     os.replace(tmp, os.path.join(directory, RATINGS_FILE))
     _write_parquet(table.traces, os.path.join(directory, TRACES_FILE))
     with open(os.path.join(directory, META_FILE), "w", encoding="utf-8") as handle:
-        json.dump(table.meta.to_dict(), handle, indent=2, sort_keys=True)
+        # Key order is meaningful (the order of categories and dimensions), so keep it.
+        json.dump(table.meta.to_dict(), handle, indent=2, ensure_ascii=False)
         handle.write("\n")
     return directory
 

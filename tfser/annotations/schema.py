@@ -185,7 +185,10 @@ def _object_column(series: pd.Series) -> pd.Series:
 
 def utterances_frame(records: Sequence[Utterance]) -> pd.DataFrame:
     """Builds the canonical utterance DataFrame from records."""
-    rows = [dataclasses.asdict(r) for r in records]
+    # Shallow field access: dataclasses.asdict deep-copies every `extra` dict, which
+    # dominated loading of large corpora.
+    names = [f.name for f in dataclasses.fields(Utterance)]
+    rows = [{name: getattr(r, name) for name in names} for r in records]
     for row in rows:
         row["extra"] = dict(row["extra"])
     frame = pd.DataFrame(rows, columns=list(UTTERANCE_COLUMNS))

@@ -45,9 +45,10 @@ def _missing_columns(frame: pd.DataFrame, required, table: str) -> List[Problem]
             for c in required if c not in frame.columns]
 
 
-def _rating_key(row) -> str:
-    cond = f", {row.condition}" if row.condition is not None else ""
-    return f"{row.utt_id}, {row.rater_id}{cond}"
+def _rating_keys(ratings: pd.DataFrame) -> List[str]:
+    """Row ids of the ratings table: ``utt, rater[, condition]``."""
+    return [f"{u}, {r}" if c is None else f"{u}, {r}, {c}" for u, r, c in zip(
+        ratings["utt_id"].tolist(), ratings["rater_id"].tolist(), ratings["condition"].tolist())]
 
 
 def find_problems(table: schema.AnnotationTable) -> List[Problem]:
@@ -105,49 +106,53 @@ def find_problems(table: schema.AnnotationTable) -> List[Problem]:
             problems.append(Problem("utterances", rid, f"gender '{row.gender}' is not "
                                     "'female', 'male' or empty"))
 
-    # --- ratings
+    # --- ratings (vectorised: corpora such as MSP-Podcast carry ~1M rating rows;
+    # only the rows with a problem are visited one by one)
     known_utts = set(utts["utt_id"])
     primary_vocab = set(meta.categories)
     secondary_vocab = primary_vocab | set(meta.secondary_categories)
-    key_cols = ["utt_id", "rater_id", "condition"]
-    dup_mask = ratings[key_cols].astype(str).duplicated(keep="first")
-    for idx, row in enumerate(ratings.itertuples(index=False)):
-        rid = _rating_key(row)
-        if dup_mask.iloc[idx]:
-            problems.append(Problem("ratings", rid, "duplicate rating (same utterance, rater "
-                                    "and condition)"))
-        if row.utt_id not in known_utts:
-            problems.append(Problem("ratings", rid, f"unknown utterance '{row.utt_id}'"))
-        if row.rater_type not in schema.RATER_TYPES:
-            problems.append(Problem("ratings", rid, f"rater_type '{row.rater_type}' is not one "
-                                    f"of {schema.RATER_TYPES}"))
-        if row.primary is not None and row.primary not in primary_vocab:
-            problems.append(Problem("ratings", rid, f"unknown primary category '{row.primary}' "
-                                    f"(vocabulary: {sorted(primary_vocab)})"))
-        unknown_sec = [s for s in row.secondary if s not in secondary_vocab]
+    keys = _rating_keys(ratings)
+    dup_rows = ratings[["utt_id", "rater_id", "condition"]].astype(str).duplicated(keep="first")
+    for i in np.flatnonzero(dup_rows.to_numpy()):
+        problems.append(Problem("ratings", keys[i], "duplicate rating (same utterance, rater "
+                                "and condition)"))
+    unknown_utt = ~ratings["utt_id"].isin(known_utts).to_numpy()
+    for i in np.flatnonzero(unknown_utt):
+        problems.append(Problem("ratings", keys[i],
+                                f"unknown utterance '{ratings['utt_id'].iat[i]}'"))
+    bad_type = ~ratings["rater_type"].isin(schema.RATER_TYPES).to_numpy()
+    for i in np.flatnonzero(bad_type):
+        problems.append(Problem("ratings", keys[i], f"rater_type '{ratings['rater_type'].iat[i]}'"
+                                f" is not one of {schema.RATER_TYPES}"))
+    primary = ratings["primary"]
+    bad_primary = (primary.notna() & ~primary.isin(primary_vocab)).to_numpy()
+    for i in np.flatnonzero(bad_primary):
+        problems.append(Problem("ratings", keys[i], f"unknown primary category "
+                                f"'{primary.iat[i]}' (vocabulary: {sorted(primary_vocab)})"))
+    secondary = ratings["secondary"].tolist()
+    for i, names in enumerate(secondary):
+        unknown_sec = [name for name in names if name not in secondary_vocab]
         if unknown_sec:
-            problems.append(Problem("ratings", rid, f"unknown secondary categories "
+            problems.append(Problem("ratings", keys[i], f"unknown secondary categories "
                                     f"{unknown_sec}"))
+    has_dim = np.zeros(len(ratings), dtype=bool)
     for name, (low, high) in meta.dimensions.items():
         values = ratings[name].to_numpy(dtype="float64")
-        bad_inf = np.isinf(values)
-        for i in np.flatnonzero(bad_inf):
-            problems.append(Problem("ratings", _rating_key(ratings.iloc[i]),
-                                    f"{name} is infinite"))
+        for i in np.flatnonzero(np.isinf(values)):
+            problems.append(Problem("ratings", keys[i], f"{name} is infinite"))
         finite = np.isfinite(values)
+        has_dim |= finite
         outside = finite & ((values < low) | (values > high))
         for i in np.flatnonzero(outside):
-            problems.append(Problem("ratings", _rating_key(ratings.iloc[i]),
+            problems.append(Problem("ratings", keys[i],
                                     f"{name}={values[i]} outside the scale [{low}, {high}]"))
-    # NaN means "not rated" only when the rater gave no value at all for that
-    # attribute; a rating row with no category and no dimension is empty.
-    dims = list(meta.dimensions)
-    for idx, row in enumerate(ratings.itertuples(index=False)):
-        has_dim = bool(dims) and bool(np.isfinite(ratings.iloc[idx][dims].to_numpy(
-            dtype="float64")).any())
-        if row.primary is None and not row.secondary and not has_dim:
-            problems.append(Problem("ratings", _rating_key(row), "rating carries no category "
-                                    "and no dimensional value (NaN everywhere)"))
+    # NaN in a dimension column means "this rater gave no value"; a row with no
+    # category and no value at all carries nothing and is reported.
+    empty = primary.isna().to_numpy() & np.array([not names for names in secondary], dtype=bool)
+    empty &= ~has_dim
+    for i in np.flatnonzero(empty):
+        problems.append(Problem("ratings", keys[i], "rating carries no category and no "
+                                "dimensional value (NaN everywhere)"))
 
     # --- traces
     for row in traces.itertuples(index=False):
