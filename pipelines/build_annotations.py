@@ -101,7 +101,8 @@ def parse_options(items: Sequence[str]) -> Dict[str, Any]:
 
 
 def load(corpus: str, root: str, audio_check: bool = False,
-         options: Optional[Dict[str, Any]] = None) -> Tuple[LoadResult, bool]:
+         options: Optional[Dict[str, Any]] = None,
+         out_dir: Optional[str] = None) -> Tuple[LoadResult, bool]:
     """Runs the corpus loader.
 
     The loader is called directly rather than through ``load_corpus`` so that a count
@@ -116,6 +117,10 @@ def load(corpus: str, root: str, audio_check: bool = False,
     accepts = "audio_check" in inspect.signature(loader).parameters
     if audio_check and accepts:
         options["audio_check"] = True
+    # Loaders that write arrays (SEWA traces) put them beside the table, so the
+    # output directory is self-contained and portable.
+    if out_dir and "table_dir" in inspect.signature(loader).parameters:
+        options.setdefault("table_dir", out_dir)
     return loader(root, **options), bool(audio_check and accepts)
 
 
@@ -327,7 +332,7 @@ def annotate(corpus: str, root: str, out_dir: str, audio_check: bool = False,
     """Loads, summarises and writes one corpus; returns the process exit status."""
     out = out or sys.stdout
     try:
-        result, checked = load(corpus, root, audio_check, options)
+        result, checked = load(corpus, root, audio_check, options, out_dir)
     except (FileNotFoundError, ValueError, ImportError) as error:
         print(f"tfser-annotate: cannot load {corpus} from {root}: {error}", file=sys.stderr)
         return 2

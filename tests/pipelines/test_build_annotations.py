@@ -1,6 +1,7 @@
 """tfser-annotate: in-process on fixtures, as a subprocess on the EmoDB fixture and real part."""
 
 import dataclasses
+import os
 import io
 import json
 import pathlib
@@ -148,3 +149,16 @@ def test_cli_on_real_emodb_part(tmp_path):
     assert summary["utterances"] == 243 and summary["speakers"] == 5
     assert len(summary["per_intended_label"]) == 7
     assert len(summary["plurality"]["intended"]) == 7
+
+
+def test_sewa_traces_are_written_beside_the_table(tmp_path):
+    from tfser.annotations import load_table
+    from tfser.testing.fixtures import sewa as sewa_fixture
+    from pipelines import build_annotations
+    root, out = tmp_path / "sewa", tmp_path / "out"
+    sewa_fixture.write(str(root))
+    assert build_annotations.annotate("sewa", str(root), str(out), out=open(os.devnull, "w")) == 0
+    table = load_table(str(out))
+    assert len(table.traces) > 0
+    assert not any(os.path.isabs(p) for p in table.traces["path"])
+    assert table.load_trace(0).shape[0] == table.traces.iloc[0]["num_frames"]
