@@ -86,6 +86,7 @@ import os
 import re
 from typing import Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
+from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora import vocabulary as voc
@@ -191,10 +192,7 @@ def _read_csv(path: str, required: Tuple[str, ...] = ()) -> Iterator[Tuple[int, 
     if data.startswith(b"version https://git-lfs"):
         raise ValueError(f"{path} is a git-LFS pointer stub, not the CSV; fetch it with "
                          "'git lfs pull'")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = textio.decode(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = None
     for fields in reader:

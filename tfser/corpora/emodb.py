@@ -71,6 +71,7 @@ import os
 import re
 from typing import Dict, List, Mapping, Optional, Tuple
 
+from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora import vocabulary as voc
@@ -150,14 +151,6 @@ def parse_name(stem: str) -> Dict[str, object]:
 
 # --- perception test ---------------------------------------------------------------
 
-def _read_text(path: str) -> str:
-    """The file's text: UTF-8 when it decodes as such (with or without BOM), else Latin-1."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def _clean(field: str) -> str:
@@ -186,7 +179,7 @@ def read_perception(path: str) -> Dict[str, Dict[str, object]]:
     Raises:
       ValueError: Naming the file and line of a malformed or contradictory line.
     """
-    lines = _read_text(path).splitlines()
+    lines = textio.read_text(path).splitlines()
     header = None
     entries: Dict[str, Dict[str, object]] = {}
     first_line: Dict[str, int] = {}

@@ -75,6 +75,7 @@ import os
 import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora import vocabulary as voc
@@ -128,26 +129,8 @@ class BlockError(ValueError):
 
 
 def read_text(path: str) -> List[str]:
-    """Lines of a label file, tolerant of BOM, CRLF/CR line ends and Latin-1 bytes.
-
-    Args:
-      path: File to read.
-
-    Returns:
-      The lines without line terminators.
-    """
-    with open(path, "rb") as handle:
-        data = handle.read()
-    # Drop a BOM first so that the Latin-1 fallback cannot turn it into text.
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Older copies were written on Windows/macOS tools; Latin-1 never fails and
-        # keeps every byte, so a stray accented comment cannot abort a load.
-        text = data.decode("latin-1")
-    return text.splitlines()
+    """Lines of a label file, tolerant of BOM, CRLF/CR line ends and Latin-1 bytes."""
+    return textio.read_lines(path)
 
 
 def find_release_root(root: str) -> str:

@@ -71,6 +71,7 @@ from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora import vocabulary as voc
@@ -115,16 +116,6 @@ class RowError(ValueError):
 # ----------------------------------------------------------------------------- reading
 
 
-def _read_text(path: str) -> str:
-    with open(path, "rb") as handle:
-        data = handle.read()
-    # Drop a BOM first so that the Latin-1 fallback cannot turn it into text.
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def _csv_rows(path: str
@@ -134,7 +125,7 @@ def _csv_rows(path: str
     A row whose field count does not match the header comes back with only its first
     cell (as ``FileName``) and an error message, so the caller can reject that item.
     """
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    reader = csv.reader(io.StringIO(textio.read_text(path), newline=""))
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
@@ -185,7 +176,7 @@ def _float(text, where: str, field: str) -> Optional[float]:
 def _consensus_records(path: str) -> Iterator[Tuple[str, Dict[str, str], Optional[str]]]:
     """Yields ``(where, fields, error)`` of the consensus CSV or JSON."""
     if path.lower().endswith(".json"):
-        data = json.loads(_read_text(path))
+        data = json.loads(textio.read_text(path))
         if not isinstance(data, dict):
             raise ValueError(f"MSP-Podcast: {path}: expected an object keyed by file name")
         for name, fields in data.items():
@@ -252,7 +243,7 @@ def _detailed_records(path: str) -> Iterator[Tuple[str, str, object]]:
     """
     base = os.path.basename(path)
     if base.lower().endswith(".json"):
-        data = json.loads(_read_text(path))
+        data = json.loads(textio.read_text(path))
         if not isinstance(data, dict):
             raise ValueError(f"MSP-Podcast: {path}: expected an object keyed by file name")
         for name, workers in data.items():
@@ -270,7 +261,7 @@ def _detailed_records(path: str) -> Iterator[Tuple[str, str, object]]:
         return
     if base.lower().endswith(".txt"):
         current = None
-        for number, raw in enumerate(_read_text(path).splitlines(), start=1):
+        for number, raw in enumerate(textio.read_text(path).splitlines(), start=1):
             line = raw.strip()
             if not line:
                 continue
@@ -377,7 +368,7 @@ def _partition_file(root: str) -> Dict[str, str]:
     if path is None:
         return {}
     splits, skipped = {}, 0
-    for line in _read_text(path).splitlines():
+    for line in textio.read_text(path).splitlines():
         parts = [p.strip() for p in line.split(";")]
         if len(parts) < 2 or not parts[0] or not parts[1]:
             skipped += 1
@@ -394,7 +385,7 @@ def _speaker_file(root: str) -> Tuple[Dict[str, str], Dict[str, str]]:
     by_file, gender = {}, {}
     if path is None:
         return by_file, gender
-    for line in _read_text(path).splitlines():
+    for line in textio.read_text(path).splitlines():
         parts = [p.strip() for p in line.split(";")]
         if len(parts) < 2 or not parts[0]:
             continue

@@ -72,6 +72,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora.base import LoadResult, Reject
@@ -125,17 +126,6 @@ class StreamError(ValueError):
     """A label or feature file that cannot be used; the message names the file."""
 
 
-def _read_lines(path: str) -> List[str]:
-    with open(path, "rb") as handle:
-        data = handle.read()
-    # Drop a BOM first so that the Latin-1 fallback cannot turn it into text.
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return [line for line in text.splitlines() if line.strip()]
 
 
 def _is_number(text: str) -> bool:
@@ -161,7 +151,7 @@ def read_stream(path: str, recording: str, rel: str
     Raises:
       StreamError: naming the file (and line) on any inconsistency.
     """
-    lines = _read_lines(path)
+    lines = textio.read_lines(path, skip_blank=True)
     if not lines:
         raise StreamError(f"{rel}: empty file")
     delimiter = ";" if ";" in lines[0] else ","
