@@ -18,8 +18,9 @@ low-level descriptors:
 
 * 16 LLDs: ``mfcc_sma[1..12]``, ``pcm_loudness_sma``, ``F0_sma``, ``voiceProb_sma``,
   ``pcm_zcr_sma``;
-* their 16 first-order deltas (``..._de``);
-* 13 second-order deltas (``..._de_de``) of the 12 MFCCs and loudness.
+* their 16 first-order deltas (``mfcc_sma_de[1..12]``, ``pcm_loudness_sma_de``, ...);
+* 13 second-order deltas (``mfcc_sma_de_de[1..12]``, ``pcm_loudness_sma_de_de``) of the
+  12 MFCCs and loudness.
 
 The emobase LLD level also holds ``pcm_intensity_sma``, ``lspFreq_sma[0..7]`` and
 ``F0env_sma``; those 10 columns are not used. Deltas are computed here with
@@ -43,6 +44,7 @@ TensorFlow until a feature is extracted.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import warnings
 from typing import Dict, List, Optional, Tuple, Union
@@ -53,6 +55,8 @@ from tfser.features import frames as frames_lib
 from tfser.features import smile as smile_lib
 
 _DELTA_SUFFIX = "_de"
+# openSMILE names deltas before the array index: mfcc_sma[1] -> mfcc_sma_de[1].
+_DELTA_NAME = re.compile(r"^(.*?)((?:_de)*)(\[\d+\])?$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +70,9 @@ class FeatureSetSpec:
       dim: Number of output features D.
       frame_rate_hz: Frames per second for frame-level sets; ``None`` for functionals.
       columns: Output column names in output order, or ``None`` for all columns of the
-        openSMILE level in openSMILE's order. A name ending in ``_de`` (``_de_de``) is the
-        first (second) order delta regression of the openSMILE column without the suffix.
+        openSMILE level in openSMILE's order. A name with ``_de`` (``_de_de``) before its
+        optional array index, as openSMILE names deltas (``mfcc_sma_de[1]``), is the
+        first (second) order delta regression of the column without it (``mfcc_sma[1]``).
       delta_window: Delta regression window W (openSMILE's ``deltawin``).
     """
 
@@ -79,6 +84,13 @@ class FeatureSetSpec:
     columns: Optional[Tuple[str, ...]] = None
     delta_window: int = 2
 
+    def __post_init__(self):
+        # A tuple keeps the spec hashable: it keys the per-process extractor cache.
+        if self.columns is not None:
+            object.__setattr__(self, "columns", tuple(self.columns))
+        if self.dim < 1:
+            raise ValueError(f"feature set {self.name!r}: dim must be positive, got {self.dim}")
+
     @property
     def is_functionals(self) -> bool:
         """True when one vector per signal comes out ([D]), False for frames ([T, D])."""
@@ -87,9 +99,17 @@ class FeatureSetSpec:
 
 _EMOBASE_LLD = tuple([f"mfcc_sma[{i}]" for i in range(1, 13)]
                      + ["pcm_loudness_sma", "F0_sma", "voiceProb_sma", "pcm_zcr_sma"])
+
+
+def _delta_name(column: str, order: int) -> str:
+    """openSMILE's name of a delta column: ``mfcc_sma[1]``, 2 -> ``mfcc_sma_de_de[1]``."""
+    stem, bracket, index = column.partition("[")
+    return stem + _DELTA_SUFFIX * order + bracket + index
+
+
 _EMOBASE_45 = (_EMOBASE_LLD
-               + tuple(name + _DELTA_SUFFIX for name in _EMOBASE_LLD)
-               + tuple(name + 2 * _DELTA_SUFFIX for name in _EMOBASE_LLD[:13]))
+               + tuple(_delta_name(name, 1) for name in _EMOBASE_LLD)
+               + tuple(_delta_name(name, 2) for name in _EMOBASE_LLD[:13]))
 
 FEATURE_SETS: Dict[str, FeatureSetSpec] = {spec.name: spec for spec in (
     FeatureSetSpec("egemaps_functionals", "eGeMAPSv02", "Functionals", dim=88),
@@ -116,12 +136,10 @@ def get_spec(spec: Union[str, FeatureSetSpec]) -> FeatureSetSpec:
 
 
 def _split_delta(column: str) -> Tuple[str, int]:
-    """``'mfcc_sma[1]_de_de'`` -> ``('mfcc_sma[1]', 2)``."""
-    order = 0
-    while column.endswith(_DELTA_SUFFIX):
-        column = column[:-len(_DELTA_SUFFIX)]
-        order += 1
-    return column, order
+    """``'mfcc_sma_de_de[1]'`` -> ``('mfcc_sma[1]', 2)``; ``'F0_sma_de'`` -> ``('F0_sma', 1)``."""
+    match = _DELTA_NAME.match(column)
+    stem, suffixes, index = match.group(1), match.group(2), match.group(3) or ""
+    return stem + index, len(suffixes) // len(_DELTA_SUFFIX)
 
 
 def _check_signal(signal, sample_rate) -> np.ndarray:
