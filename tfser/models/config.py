@@ -1,0 +1,283 @@
+"""Typed model configuration: the features a model reads, its trunk and its heads.
+
+A model is described by plain data so that an experiment YAML (or a Python dict) can
+build it, and the same description can be saved beside the run::
+
+    {"name": "mtl_000",
+     "features": [{"name": "egemaps_functionals", "dim": 88}],
+     "trunk": {"type": "dnn", "params": {"units": [512, 512]}},
+     "heads": [{"name": "primary", "kind": "hard", "units": 8, "loss_weight": 0.44},
+               {"name": "secondary", "kind": "secondary", "units": 8,
+                "loss": "secondary_kl", "loss_weight": 0.56}]}
+
+A head's ``kind`` is the label view it learns from (the ``kind`` of its
+:class:`~tfser.features.example_codec.LabelFieldSpec`); it fixes the head type and the
+default loss, so most heads need no more than a name, a kind and a size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+from tfser.features import example_codec
+from tfser.features import spectrogram
+
+# The head type that learns from each label view.
+HEAD_TYPE_BY_KIND: Dict[str, str] = {
+    "hard": "categorical",
+    "soft": "categorical",
+    "secondary": "multilabel",
+    "existence": "existence",
+    "per_rater": "per_rater",
+    "dimensional": "regression",
+    "speaker": "speaker",
+}
+HEAD_TYPES = ("categorical", "multilabel", "existence", "per_rater", "regression", "speaker")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureInput:
+    """One named model input.
+
+    Attributes:
+      name: Feature-set name; the key of the features dict the model is fed.
+      dim: Size of the last axis (ignored with a ``frontend``, which fixes it).
+      sequence: True for ``[T, dim]`` frame matrices, False for ``[dim]`` vectors.
+      frontend: Optional spectrogram front-end name
+        (:data:`~tfser.features.spectrogram.LOG_POWER_001` or
+        :data:`~tfser.features.spectrogram.SPECTROGRAM_004`): the input is then a
+        ``[N]`` waveform turned into frames inside the model.
+      sample_rate: Waveform rate for a ``frontend``.
+    """
+
+    name: str
+    dim: Optional[int] = None
+    sequence: bool = False
+    frontend: Optional[str] = None
+    sample_rate: int = 16000
+
+    def __post_init__(self):
+        if not self.name:
+            raise ValueError("a feature input needs a name")
+        if self.frontend is not None:
+            # Raises on an unknown front-end or an unusable rate.
+            spectrogram.stft_settings(self.frontend, self.sample_rate)
+        elif self.dim is None or int(self.dim) <= 0:
+            raise ValueError(f"feature '{self.name}' needs a positive dim, got {self.dim}")
+
+    @property
+    def frame_dim(self) -> int:
+        """Size of the last axis of the frames (or vector) the trunk sees."""
+        if self.frontend is not None:
+            return spectrogram.output_shape(self.frontend, None, self.sample_rate)[1]
+        return int(self.dim)
+
+    @property
+    def is_sequence(self) -> bool:
+        """True when the trunk sees ``[B, T, D]`` frames (stored or computed)."""
+        return self.sequence or self.frontend is not None
+
+    @classmethod
+    def from_spec(cls, spec: example_codec.FeatureSpec) -> "FeatureInput":
+        """The input of a stored feature set."""
+        return cls(name=spec.name, dim=spec.dim, sequence=spec.sequence)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureInput":
+        return cls(**dict(data))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrunkConfig:
+    """A trunk: a registered architecture over some of the model's features.
+
+    Attributes:
+      type: Registered trunk name (see :data:`tfser.models.trunks.TRUNKS`).
+      features: Names of the inputs it reads (empty = all model features); several
+        are concatenated along the last axis (early fusion).
+      params: Keyword arguments of the trunk builder (layer sizes, dropout, ...).
+      name: Name of the trunk sub-model (what :func:`~tfser.models.factory.get_trunk`
+        looks up and what a saved trunk is called).
+    """
+
+    type: str
+    features: Tuple[str, ...] = ()
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    name: str = "trunk"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrunkConfig":
+        data = dict(data)
+        data["features"] = tuple(data.get("features", ()))
+        data["params"] = dict(data.get("params") or {})
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadConfig:
+    """One named output.
+
+    Attributes:
+      name: Head name = label key = loss key = metric prefix = output key.
+      units: Output size: classes, attributes (regression) or speakers.
+      kind: Label view it learns from (``hard``, ``soft``, ``secondary``,
+        ``existence``, ``per_rater``, ``dimensional``, ``speaker``); sets the default
+        head type and loss.
+      type: Head type (:data:`HEAD_TYPES`); defaults from ``kind``.
+      hidden: Sizes of ReLU dense layers between the embedding and the output
+        (001's classifier: ``(64,)``).
+      dropout: Dropout rate after each hidden layer.
+      loss: Registered loss name (:data:`tfser.models.losses.LOSSES`); defaults from
+        ``kind`` / ``type``.
+      loss_weight: Weight of this head's loss in the total loss.
+      loss_params: Keyword arguments of the loss (e.g. ``attribute_weights``,
+        ``positive_weights``).
+      params: Head-specific options (``num_raters``, ``rater_mode``, ...).
+      classes: Optional names of the units (classes, attributes, speakers), used to
+        name metrics and by export as the label vocabulary.
+    """
+
+    name: str
+    units: int
+    kind: Optional[str] = None
+    type: Optional[str] = None
+    hidden: Tuple[int, ...] = ()
+    dropout: float = 0.0
+    loss: Optional[str] = None
+    loss_weight: float = 1.0
+    loss_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    classes: Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.name:
+            raise ValueError("a head needs a name")
+        if self.classes and len(self.classes) != int(self.units):
+            raise ValueError(f"head '{self.name}': {len(self.classes)} class names for "
+                             f"{self.units} units")
+        if self.kind is not None and self.kind not in HEAD_TYPE_BY_KIND:
+            raise ValueError(f"head '{self.name}': unknown label kind {self.kind!r}; "
+                             f"choose from {sorted(HEAD_TYPE_BY_KIND)}")
+        if self.type is None and self.kind is None:
+            raise ValueError(f"head '{self.name}' needs a kind or a type")
+        if self.head_type not in HEAD_TYPES:
+            raise ValueError(f"head '{self.name}': unknown head type {self.head_type!r}; "
+                             f"choose from {list(HEAD_TYPES)}")
+        if int(self.units) <= 0:
+            raise ValueError(f"head '{self.name}' needs positive units, got {self.units}")
+        if self.loss_weight < 0:
+            raise ValueError(f"head '{self.name}': negative loss weight {self.loss_weight}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"head '{self.name}': dropout must be in [0, 1)")
+
+    @property
+    def head_type(self) -> str:
+        """The head type, given or implied by the label kind."""
+        return self.type or HEAD_TYPE_BY_KIND[self.kind]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "HeadConfig":
+        data = dict(data)
+        data["hidden"] = tuple(data.get("hidden", ()))
+        data["loss_params"] = dict(data.get("loss_params") or {})
+        data["params"] = dict(data.get("params") or {})
+        data["classes"] = tuple(data.get("classes", ()))
+        return cls(**data)
+
+    @classmethod
+    def from_label_spec(cls, spec: example_codec.LabelFieldSpec, **overrides) -> "HeadConfig":
+        """A head for a stored label view (its size and rater count read from the spec).
+
+        Args:
+          spec: The view's spec from ``dataset_info.json``.
+          **overrides: Any other :class:`HeadConfig` field (``hidden``, ``loss``, ...).
+        """
+        if spec.kind not in HEAD_TYPE_BY_KIND:
+            raise ValueError(f"label '{spec.head}' has unknown kind {spec.kind!r}")
+        units = spec.shape[-1] if spec.shape else len(spec.classes)
+        params = dict(overrides.pop("params", {}) or {})
+        if spec.kind == "per_rater":
+            params.setdefault("num_raters", spec.shape[0])
+        # Per-rater specs list rater ids as classes; the head's units are the K classes.
+        classes = spec.classes if len(spec.classes) == units else ()
+        fields = {"name": spec.head, "kind": spec.kind, "units": units, "params": params,
+                  "classes": classes}
+        fields.update(overrides)
+        return cls.from_dict(fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """A whole model: inputs, one trunk, named heads.
+
+    Attributes:
+      features: The model's inputs.
+      trunk: The shared trunk.
+      heads: The heads, each on the trunk's embedding.
+      name: Keras model name.
+    """
+
+    features: Tuple[FeatureInput, ...]
+    trunk: TrunkConfig
+    heads: Tuple[HeadConfig, ...]
+    name: str = "tfser_model"
+
+    def __post_init__(self):
+        names = [feature.name for feature in self.features]
+        if not names:
+            raise ValueError("a model needs at least one feature input")
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate feature inputs in {names}")
+        check_head_names(self.heads)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        return cls(features=tuple(as_feature_input(f) for f in data["features"]),
+                   trunk=as_trunk_config(data["trunk"]),
+                   heads=tuple(as_head_config(h) for h in data["heads"]),
+                   name=data.get("name", "tfser_model"))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A plain, YAML-ready copy (tuples as lists)."""
+        def plain(value):
+            if isinstance(value, Mapping):
+                return {key: plain(item) for key, item in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [plain(item) for item in value]
+            return value
+        return plain(dataclasses.asdict(self))
+
+
+def check_head_names(heads: Sequence[HeadConfig]) -> None:
+    """Raises ValueError on an empty head list or duplicate head names."""
+    names = [head.name for head in heads]
+    if not names:
+        raise ValueError("a model needs at least one head")
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate head names in {names}")
+
+
+def as_feature_input(value: Union[FeatureInput, example_codec.FeatureSpec, Mapping]
+                     ) -> FeatureInput:
+    """Accepts a :class:`FeatureInput`, a stored ``FeatureSpec`` or a dict."""
+    if isinstance(value, FeatureInput):
+        return value
+    if isinstance(value, example_codec.FeatureSpec):
+        return FeatureInput.from_spec(value)
+    return FeatureInput.from_dict(value)
+
+
+def as_trunk_config(value: Union[TrunkConfig, Mapping]) -> TrunkConfig:
+    """Accepts a :class:`TrunkConfig` or a dict."""
+    return value if isinstance(value, TrunkConfig) else TrunkConfig.from_dict(value)
+
+
+def as_head_config(value: Union[HeadConfig, Mapping]) -> HeadConfig:
+    """Accepts a :class:`HeadConfig` or a dict."""
+    return value if isinstance(value, HeadConfig) else HeadConfig.from_dict(value)
+
+
+def as_model_config(value: Union[ModelConfig, Mapping]) -> ModelConfig:
+    """Accepts a :class:`ModelConfig` or a dict."""
+    return value if isinstance(value, ModelConfig) else ModelConfig.from_dict(value)

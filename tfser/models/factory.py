@@ -1,0 +1,224 @@
+"""Model assembly: a trunk plus named heads, trunk reuse, freezing and fusion.
+
+A model built here is a functional ``keras.Model`` whose input is a dict of named
+features and whose output is a dict ``{head name: output}``. Its trunk is a nested
+sub-model (named ``config.trunk.name``, ``"trunk"`` by default), so that it can be
+taken out, saved as its own ``.keras`` file, restored, frozen and combined with other
+trunks under new heads::
+
+    model = build_model(config)
+    model.compile(optimizer="adam", **compile_kwargs(config))
+    model.fit(train, ...)
+    save_trunk(get_trunk(model), "runs/mlee/trunk.keras")
+
+    # 001's MLEE pre-training fusion / 002's final layer:
+    fused = fuse_trunks([load_trunk("runs/mlee/trunk.keras"),
+                         load_trunk("runs/dominant/trunk.keras")],
+                        heads=[{"name": "primary", "kind": "hard", "units": 4}])
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Mapping, Sequence, Union
+
+import keras
+
+from tfser.models import losses as losses_lib
+from tfser.models import metrics as metrics_lib
+from tfser.models.config import (HeadConfig, ModelConfig, as_head_config, as_model_config,
+                                 check_head_names)
+from tfser.models.heads import build_heads
+from tfser.models.layers import AttentionPooling
+from tfser.models.trunks import build_trunk
+
+# A model config (object or dict) or a list of head configs (objects or dicts).
+HeadsLike = Union[ModelConfig, Mapping[str, Any],
+                  Sequence[Union[HeadConfig, Mapping[str, Any]]]]
+
+
+def build_model(config: Union[ModelConfig, Mapping[str, Any]]) -> keras.Model:
+    """Builds the trunk and heads of ``config``.
+
+    Args:
+      config: A :class:`~tfser.models.config.ModelConfig` or the equivalent dict.
+
+    Returns:
+      An uncompiled ``keras.Model``: features dict in, ``{head: output}`` out.
+    """
+    config = as_model_config(config)
+    trunk = build_trunk(config.trunk, config.features)
+    return _heads_over_trunks([trunk], config.heads, config.name)
+
+
+def compile_kwargs(heads: HeadsLike) -> Dict[str, Dict[str, Any]]:
+    """``loss``, ``loss_weights`` and ``weighted_metrics`` dicts keyed by head name.
+
+    Args:
+      heads: The model config given to :func:`build_model` (object or dict), or the
+        list of head configs.
+
+    The total loss Keras minimises is ``sum_h loss_weight_h * loss_h``; each head's
+    loss averages over its labelled elements (sample weight > 0), and the metrics are
+    weighted so that masked examples are not counted. Usage:
+    ``model.compile(optimizer=..., **compile_kwargs(config))``.
+    """
+    heads = _head_configs(heads)
+    return {
+        "loss": {head.name: losses_lib.build_loss(head) for head in heads},
+        "loss_weights": {head.name: float(head.loss_weight) for head in heads},
+        "weighted_metrics": {head.name: metrics_lib.build_metrics(head) for head in heads},
+    }
+
+
+def get_trunk(model: keras.Model, name: str = "trunk") -> keras.Model:
+    """The nested trunk sub-model of a model built by :func:`build_model`.
+
+    Raises:
+      ValueError: No sub-model of that name.
+    """
+    try:
+        trunk = model.get_layer(name)
+    except ValueError as error:
+        raise ValueError(f"model '{model.name}' has no trunk named '{name}'") from error
+    if not isinstance(trunk, keras.Model):
+        raise ValueError(f"layer '{name}' of model '{model.name}' is not a trunk model")
+    return trunk
+
+
+def freeze(model: keras.Model) -> keras.Model:
+    """Makes ``model`` non-trainable in place (BatchNorm then runs in inference mode)."""
+    model.trainable = False
+    return model
+
+
+def save_trunk(trunk: keras.Model, path: Union[str, os.PathLike]) -> str:
+    """Saves a trunk alone as a ``.keras`` file (parent directories are created).
+
+    Raises:
+      ValueError: A path that does not end in ``.keras``.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ValueError(f"a trunk is saved as a .keras file, got {path}")
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    trunk.save(path)
+    return path
+
+
+def load_trunk(path: Union[str, os.PathLike], trainable: bool = False) -> keras.Model:
+    """Restores a trunk saved by :func:`save_trunk`, frozen unless ``trainable``."""
+    trunk = keras.saving.load_model(os.fspath(path), compile=False)
+    trunk.trainable = trainable
+    return trunk
+
+
+def fuse_trunks(trunks: Sequence[keras.Model], heads: HeadsLike, name: str = "fused",
+                trainable: bool = False) -> keras.Model:
+    """Concatenates the embeddings of several trunks under new heads.
+
+    Paper 001's MLEE pre-training (one frozen trunk, new classifier) and pre-training
+    fusion (MLEE trunk || dominant-emotion trunk), and paper 002's final layer (all
+    component trunks frozen, one new softmax), are this call with one or more trunks.
+    Trunks reading a feature of the same name share that input.
+
+    Args:
+      trunks: Trunk models (e.g. from :func:`load_trunk` or :func:`get_trunk`).
+      heads: The new heads (configs or dicts, or a ``ModelConfig`` for its heads).
+      name: Name of the fused model.
+      trainable: Whether the trunks are fine-tuned (set on the trunk objects).
+
+    Returns:
+      A ``keras.Model`` with the union of the trunks' inputs and the new heads.
+
+    Raises:
+      ValueError: No trunk, or two trunks disagreeing on an input's shape or dtype.
+    """
+    if not trunks:
+        raise ValueError("fuse_trunks needs at least one trunk")
+    for trunk in trunks:
+        trunk.trainable = trainable
+    return _heads_over_trunks(_unique_names(trunks), _head_configs(heads), name)
+
+
+def attention_model(model: keras.Model) -> keras.Model:
+    """A model returning the attention weights ``[B, T']`` of a trunk's pooling.
+
+    Args:
+      model: A trunk with an :class:`~tfser.models.layers.AttentionPooling` layer
+        (``cnn_blstm_attention``, ``blstm_dnn_attention``), or a model containing such
+        a trunk (the first one found).
+
+    Returns:
+      A model taking the trunk's inputs (same dict keys) and returning the weights,
+      one per frame after the trunk's time strides (``ceil(T / 16)`` for 001's
+      defaults); weights of padded frames are 0.
+
+    Raises:
+      ValueError: No attention pooling in the model.
+    """
+    for owner, layer in _walk(model):
+        if isinstance(layer, AttentionPooling):
+            return keras.Model(owner.input, layer.output[1], name=f"{owner.name}_attention")
+    raise ValueError(f"model '{model.name}' has no AttentionPooling layer")
+
+
+def _walk(model: keras.Model):
+    """``(owning model, layer)`` pairs, depth first through nested models."""
+    for layer in model.layers:
+        yield model, layer
+        if isinstance(layer, keras.Model):
+            yield from _walk(layer)
+
+
+def _head_configs(heads: HeadsLike) -> List[HeadConfig]:
+    if isinstance(heads, Mapping):
+        heads = as_model_config(heads)
+    if isinstance(heads, ModelConfig):
+        return list(heads.heads)
+    configs = [as_head_config(head) for head in heads]
+    check_head_names(configs)
+    return configs
+
+
+def _unique_names(trunks: Sequence[keras.Model]) -> List[keras.Model]:
+    """Trunks with distinct names; a repeated name is wrapped in a renamed model.
+
+    Restored trunks are all called ``"trunk"``; nested models need distinct names.
+    The wrapper shares the trunk's layers and weights.
+    """
+    seen, out = set(), []
+    for index, trunk in enumerate(trunks):
+        if trunk.name in seen:
+            trunk = keras.Model(trunk.input, trunk.output, name=f"{trunk.name}_{index}")
+        seen.add(trunk.name)
+        out.append(trunk)
+    return out
+
+
+def _shared_inputs(trunks: Sequence[keras.Model]) -> Dict[str, keras.KerasTensor]:
+    """One ``keras.Input`` per distinct input name across the trunks."""
+    inputs: Dict[str, keras.KerasTensor] = {}
+    for trunk in trunks:
+        if not isinstance(trunk.input, dict):
+            raise ValueError(f"trunk '{trunk.name}' must take a dict of named features")
+        for key, tensor in trunk.input.items():
+            shape, dtype = tuple(tensor.shape[1:]), tensor.dtype
+            if key in inputs:
+                if tuple(inputs[key].shape[1:]) != shape or inputs[key].dtype != dtype:
+                    raise ValueError(f"trunks disagree on input '{key}': "
+                                     f"{inputs[key].shape} vs {tensor.shape}")
+                continue
+            inputs[key] = keras.Input(shape=shape, dtype=dtype, name=key)
+    return inputs
+
+
+def _heads_over_trunks(trunks: Sequence[keras.Model], heads: Sequence[HeadConfig],
+                       name: str) -> keras.Model:
+    inputs = _shared_inputs(trunks)
+    embeddings = [trunk({key: inputs[key] for key in trunk.input}) for trunk in trunks]
+    embedding = embeddings[0] if len(embeddings) == 1 else keras.layers.Concatenate(
+        axis=-1, name="fused_embedding")(embeddings)
+    return keras.Model(inputs, build_heads(list(heads), embedding), name=name)
