@@ -37,6 +37,7 @@ setup(
             "tfser-synth=pipelines.synth:run",
             "tfser-demo=pipelines.demo:run",
             "tfser-annotate=pipelines.build_annotations:run",
+            "tfser-featurize=pipelines.featurize:run",
         ],
     },
 )

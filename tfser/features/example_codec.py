@@ -39,6 +39,18 @@ def feature_shape_key(name: str) -> str:
     return f"feature/{name}/shape"
 
 
+LENGTH_SUFFIX = "_length"
+
+
+def length_key(feature: str) -> str:
+    """Name of the model input carrying a sequence feature's true frame count.
+
+    Not a TFRecord key (lengths come from the stored shape); it names the extra input
+    that the reader yields and sequence trunks consume, so both sides agree here.
+    """
+    return feature + LENGTH_SUFFIX
+
+
 def label_key(head: str) -> str:
     return f"label/{head}"
 
@@ -199,7 +211,9 @@ def encode_example(meta: Mapping[str, str], features: Mapping[str, np.ndarray],
         fields[label_weight_key(head)] = _floats([weight])
         if spec.element_mask:
             fields[label_mask_key(head)] = _floats(np.asarray(mask).ravel())
-    return tf.train.Example(features=tf.train.Features(feature=fields)).SerializeToString()
+    # Deterministic map order: equal examples give byte-identical shards across runs.
+    return tf.train.Example(features=tf.train.Features(feature=fields)).SerializeToString(
+        deterministic=True)
 
 
 def parse_spec(feature_specs: Sequence[FeatureSpec],

@@ -15,7 +15,7 @@ The output layer of a head is named after the head, and models return a dict key
 by head name, which is also the label key, the loss key and the metric prefix.
 """
 
-from tfser.models.heads import categorical, multilabel, per_rater, regression
+from tfser.models.heads import categorical, multilabel, per_rater, regression  # noqa: F401  (registers)
 from tfser.models.heads.registry import HEADS, build_head, build_heads, register_head
 
 __all__ = ["HEADS", "build_head", "build_heads", "register_head"]

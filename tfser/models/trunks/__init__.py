@@ -11,7 +11,7 @@ name                      input                       embedding
 ========================  ==========================  =======================================
 """
 
-from tfser.models.trunks import blstm_dnn_attention, cnn_blstm_attention, dnn, lstm_seq, vggm
+from tfser.models.trunks import blstm_dnn_attention, cnn_blstm_attention, dnn, lstm_seq, vggm  # noqa: F401  (registers)
 from tfser.models.trunks.registry import TRUNKS, TrunkEntry, build_trunk, register_trunk
 
 __all__ = ["TRUNKS", "TrunkEntry", "build_trunk", "register_trunk"]

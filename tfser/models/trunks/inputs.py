@@ -13,8 +13,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import keras
 
-from tfser.data.reader import length_key
 from tfser.features import spectrogram
+from tfser.features.example_codec import length_key
 from tfser.models.config import FeatureInput
 from tfser.models.layers import FrameCount
 

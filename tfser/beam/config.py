@@ -1,0 +1,328 @@
+"""FeaturizeConfig: what one featurization run extracts, labels, splits and writes.
+
+Resolved in a fixed order - dataclass defaults, then a YAML file
+(``configs/featurize/*.yaml``), then ``key=value`` overrides - then validated and
+frozen. Unknown keys, unknown feature-set names and bad values raise ``ValueError``
+naming the key. Example::
+
+    # tfser-featurize --config=configs/featurize/synthetic_000.yaml --table=... --out=...
+    feature_sets: [egemaps_functionals]
+    labels: {views: [{name: emotion, kind: hard}]}
+    split: {protocol: official, params: {}}
+    normalisation: global             # or {egemaps_functionals: global, ...}
+    speed_perturb: []                 # e.g. [0.9, 1.1]: extra TRAIN examples (001)
+    sample_rate: 16000
+    min_duration_s: 0.1
+    num_shards: 1                     # files per speaker (and per augmented variant)
+    continuous: false                 # true: one example per traced recording (003)
+    traces: {head: traces, attributes: [arousal, valence, liking], rater: consensus,
+             rate_hz: 10.0, label_shift_s: 0.0, features: [au]}   # continuous only
+
+Overrides use dotted keys and YAML values, e.g. ``split.protocol=loso``,
+``feature_sets=[egemaps_functionals]``, ``labels.views.0.params.a=0.75``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import numbers
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+import yaml
+
+from tfser.beam import overrides as overrides_lib
+from tfser.beam import work
+from tfser.features import label_fields
+from tfser.features import registry
+from tfser.labels import LabelSpec
+
+NORMALISATIONS = ("global", "per_speaker", "none")
+DEFAULT_NORMALISATION = "global"
+
+
+def _fail(where: str, message: str):
+    raise ValueError(f"featurize config: {where}: {message}")
+
+
+def _check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    if not isinstance(data, Mapping):
+        _fail(where, f"must be a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        _fail(where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
+
+
+def _names(value: Any, where: str, allow_empty: bool = False) -> Tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        _fail(where, f"must be a list of names, got {value!r}")
+    if any(not isinstance(v, str) or not v for v in value):
+        _fail(where, f"must hold non-empty names, got {value!r}")
+    if len(set(value)) != len(value):
+        _fail(where, f"lists a name twice: {value!r}")
+    if not value and not allow_empty:
+        _fail(where, "must not be empty")
+    return tuple(value)
+
+
+def _number(value: Any, where: str, minimum: float = 0.0, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value \
+            or value < minimum or (strict and value == minimum) or value == float("inf"):
+        relation = ">" if strict else ">="
+        _fail(where, f"must be a finite number {relation} {minimum}, got {value!r}")
+    return float(value)
+
+
+def _integer(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        _fail(where, f"must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitConfig:
+    """The evaluation protocol (``tfser.annotations.splits.build_split`` name and params)."""
+
+    protocol: str = "loso"
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SplitConfig":
+        _check_keys(data, ("protocol", "params"), "split")
+        protocol = data.get("protocol", cls.protocol)
+        if not isinstance(protocol, str) or not protocol:
+            _fail("split.protocol", f"must be a protocol name, got {protocol!r}")
+        params = data.get("params") or {}
+        if not isinstance(params, Mapping):
+            _fail("split.params", f"must be a mapping of the protocol's arguments, got "
+                                  f"{params!r}")
+        # The protocol's own function checks the parameter names when the split is built.
+        return cls(protocol=protocol, params=dict(params))
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceConfig:
+    """Continuous-recording settings (used only with ``continuous: true``).
+
+    Attributes:
+      head: Name of the sequence label head.
+      attributes: Label-trace attributes stacked as the head's columns.
+      rater: Whose traces are the target (``consensus`` = the fused gold standard).
+      rate_hz: Frame rate of the traces; frame-level features must run at it.
+      label_shift_s: Annotation-delay compensation in seconds (>= 0).
+      features: Frame-feature traces stored with the table (e.g. ``au``) to include.
+    """
+
+    head: str = label_fields.DEFAULT_TRACE_HEAD
+    attributes: Tuple[str, ...] = label_fields.DEFAULT_TRACE_ATTRIBUTES
+    rater: str = label_fields.DEFAULT_TRACE_RATER
+    rate_hz: float = 10.0
+    label_shift_s: float = 0.0
+    features: Tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TraceConfig":
+        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "traces")
+        merged = {**dataclasses.asdict(cls()), **data}
+        head, rater = merged["head"], merged["rater"]
+        for key, value in (("head", head), ("rater", rater)):
+            if not isinstance(value, str) or not value:
+                _fail(f"traces.{key}", f"must be a non-empty string, got {value!r}")
+        return cls(head=head, attributes=_names(merged["attributes"], "traces.attributes"),
+                   rater=rater,
+                   rate_hz=_number(merged["rate_hz"], "traces.rate_hz", strict=True),
+                   label_shift_s=_number(merged["label_shift_s"], "traces.label_shift_s"),
+                   features=_names(merged["features"], "traces.features", allow_empty=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturizeConfig:
+    """A validated featurization configuration (build with :meth:`from_dict`).
+
+    Attributes:
+      feature_sets: Registered feature-set names (:mod:`tfser.features.registry`).
+      labels: Label views to derive (None only for continuous runs, whose traces label).
+      split: Evaluation protocol whose folds dataset_info.json describes.
+      normalisation: Feature name -> ``global`` (per-fold train statistics),
+        ``per_speaker`` (each speaker's own statistics, 002) or ``none``; which
+        statistics the reader applies. All statistics are always recorded.
+      speed_perturb: Speed factors applied to utterances that are in TRAIN in at least
+        one fold, written as extra examples with variant ``speed<factor>`` (001: 0.9, 1.1).
+      sample_rate: Audio is resampled to this rate before feature extraction.
+      min_duration_s: Shorter segments are rejected.
+      num_shards: Files per speaker (and per augmented variant of a speaker).
+      continuous: One example per traced recording with a sequence target (003);
+        otherwise recordings with label traces are left out.
+      traces: Continuous settings.
+      name: Free name of the configuration.
+      description: Free text.
+    """
+
+    feature_sets: Tuple[str, ...]
+    labels: Optional[LabelSpec] = None
+    split: SplitConfig = SplitConfig()
+    normalisation: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    speed_perturb: Tuple[float, ...] = ()
+    sample_rate: int = 16000
+    min_duration_s: float = 0.0
+    num_shards: int = 1
+    continuous: bool = False
+    traces: TraceConfig = TraceConfig()
+    name: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FeaturizeConfig":
+        """Validates a plain dict (parsed YAML) into a config.
+
+        Raises:
+          ValueError: Unknown keys, unknown feature sets or bad values.
+        """
+        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "top level")
+        if "feature_sets" not in data:
+            _fail("feature_sets", "missing (list the feature sets to extract)")
+        feature_sets = _names(data["feature_sets"], "feature_sets")
+        for name in feature_sets:
+            try:
+                registry.get(name)
+            except ValueError as error:
+                _fail("feature_sets", str(error))
+        continuous = data.get("continuous", False)
+        if not isinstance(continuous, bool):
+            _fail("continuous", f"must be true or false, got {continuous!r}")
+        if "traces" in data and not continuous:
+            _fail("traces", "is only used with continuous: true")
+        traces = TraceConfig.from_dict(data.get("traces") or {})
+        labels = data.get("labels")
+        if labels is None and not continuous:
+            _fail("labels", "missing (a label spec with at least one view)")
+        if labels is not None and not isinstance(labels, LabelSpec):
+            try:
+                labels = LabelSpec.from_dict(labels)
+            except ValueError as error:
+                _fail("labels", str(error))
+        speed = tuple(_number(f, "speed_perturb", strict=True)
+                      for f in _list(data.get("speed_perturb", []), "speed_perturb"))
+        if 1.0 in speed or len(set(speed)) != len(speed):
+            _fail("speed_perturb", f"factors must be distinct and differ from 1, got {speed}")
+        config = cls(
+            feature_sets=feature_sets, labels=labels,
+            split=SplitConfig.from_dict(data.get("split") or {}),
+            normalisation=_normalisation(data.get("normalisation", DEFAULT_NORMALISATION),
+                                         feature_sets + (traces.features if continuous else ())),
+            speed_perturb=speed,
+            sample_rate=_integer(data.get("sample_rate", 16000), "sample_rate", 1),
+            min_duration_s=_number(data.get("min_duration_s", 0.0), "min_duration_s"),
+            num_shards=_integer(data.get("num_shards", 1), "num_shards", 1),
+            continuous=continuous, traces=traces,
+            name=str(data.get("name", "")), description=str(data.get("description", "")))
+        _check_continuous(config)
+        return config
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain-dict form; ``from_dict(to_dict())`` gives an equal config."""
+        data = {
+            "name": self.name, "description": self.description,
+            "feature_sets": list(self.feature_sets),
+            "labels": self.labels.to_dict() if self.labels is not None else None,
+            "split": {"protocol": self.split.protocol, "params": dict(self.split.params)},
+            "normalisation": dict(self.normalisation),
+            "speed_perturb": list(self.speed_perturb), "sample_rate": self.sample_rate,
+            "min_duration_s": self.min_duration_s, "num_shards": self.num_shards,
+            "continuous": self.continuous,
+        }
+        if self.continuous:
+            traces = dataclasses.asdict(self.traces)
+            data["traces"] = {k: list(v) if isinstance(v, tuple) else v
+                              for k, v in traces.items()}
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def sha256(self) -> str:
+        """Hash of the resolved configuration (canonical JSON)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def variants(self) -> Tuple[str, ...]:
+        """Names of the augmented variants, e.g. ``("speed0.9", "speed1.1")``."""
+        return tuple(work.variant_name(f) for f in self.speed_perturb)
+
+    @property
+    def all_features(self) -> Tuple[str, ...]:
+        """Audio feature sets, then (continuous runs) feature traces from the table."""
+        return self.feature_sets + (self.traces.features if self.continuous else ())
+
+
+def _list(value: Any, where: str) -> List[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        _fail(where, f"must be a list, got {value!r}")
+    return list(value)
+
+
+def _normalisation(value: Any, features: Tuple[str, ...]) -> Dict[str, str]:
+    if isinstance(value, str):
+        value = {name: value for name in features}
+    _check_keys(value, features, "normalisation")
+    out = {}
+    for name in features:
+        method = value.get(name, DEFAULT_NORMALISATION)
+        if method not in NORMALISATIONS:
+            _fail(f"normalisation.{name}", f"must be one of {list(NORMALISATIONS)}, got "
+                                           f"{method!r}")
+        out[name] = method
+    return out
+
+
+def _check_continuous(config: FeaturizeConfig) -> None:
+    if not config.continuous:
+        return
+    if config.speed_perturb:
+        _fail("speed_perturb", "cannot be combined with continuous: true (the traces would "
+                               "no longer line up with the audio)")
+    taken = set(config.feature_sets) | set(registry.names())
+    clash = sorted(set(config.traces.features) & taken)
+    if clash:
+        _fail("traces.features", f"{clash} clash with registered feature-set names")
+    if config.labels is not None and config.traces.head in {v.name for v in config.labels.views}:
+        _fail("traces.head", f"'{config.traces.head}' is also the name of a label view")
+    for name in config.feature_sets:
+        spec = registry.feature_spec(name)
+        if spec.sequence and spec.frame_rate_hz != config.traces.rate_hz:
+            _fail("feature_sets", f"continuous examples pair frame-level features with "
+                                  f"{config.traces.rate_hz:g} Hz traces, but '{name}' runs at "
+                                  f"{spec.frame_rate_hz:g} Hz (use e.g. windowed_egemaps_003)")
+
+
+# ------------------------------------------------------------------ YAML
+
+
+def read_yaml(path: str) -> Dict[str, Any]:
+    """Reads a config file into a dict (an empty file is an error)."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}: a featurize config must be a YAML mapping")
+    return dict(data)
+
+
+def load_config(path: Optional[str] = None, overrides: Iterable[str] = (),
+                base: Optional[Mapping[str, Any]] = None) -> FeaturizeConfig:
+    """Resolves defaults <- ``base`` <- file ``path`` <- ``overrides`` and validates.
+
+    Raises:
+      ValueError: On any invalid key or value (the message names it and the file).
+    """
+    data: Dict[str, Any] = dict(base or {})
+    if path is not None:
+        data.update(read_yaml(path))
+    data = overrides_lib.apply_overrides(data, overrides)
+    try:
+        return FeaturizeConfig.from_dict(data)
+    except ValueError as error:
+        raise ValueError(f"{path or '<config>'}: {error}") from None

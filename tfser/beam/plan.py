@@ -1,0 +1,183 @@
+"""Driver-side planning: which utterances, which labels, which folds, which work items.
+
+Everything here is pure and runs before Beam starts, so a bad config, an unreachable
+class or a leaking split fails in seconds, not after featurization.
+
+Selection. A table may hold rated utterances and traced recordings side by side (the
+synthetic corpus does). Utterance-level runs take the utterances without label traces;
+continuous runs (003) take the recordings that have them. The rest are *not selected*
+(counted apart, with the reason), never featurized and never rejected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from typing import Dict, List, Optional, Set, Tuple
+
+import numpy as np
+import pandas as pd
+
+from tfser.annotations import schema
+from tfser.annotations import splits
+from tfser.beam import work
+from tfser.beam.config import FeaturizeConfig
+from tfser.features import example_codec
+from tfser.features import label_fields
+from tfser.features import registry
+from tfser.labels import DerivedLabels, derive
+
+NOT_CONTINUOUS = "not a traced recording (continuous runs take recordings with label traces)"
+IS_CONTINUOUS = "traced recording (set continuous: true to featurize recordings)"
+
+
+@dataclasses.dataclass
+class Plan:
+    """A featurization run, resolved against one table.
+
+    Attributes:
+      config: The configuration.
+      table: The annotation table.
+      selected: Utterance rows to featurize (table order).
+      not_selected: ``(utt_id, reason)`` of the rows left out.
+      derived: Derived label views (None for continuous runs without a label spec).
+      protocol: The split protocol over ``selected``.
+      items: One work item per selected utterance.
+      groups: Speaker id -> file-safe group name.
+      feature_specs: Stored features (audio sets, then feature traces).
+      label_specs: Stored label heads (views, then the trace head).
+      label_metadata: JSON-ready vocabularies per head.
+      settings: Worker settings.
+    """
+
+    config: FeaturizeConfig
+    table: schema.AnnotationTable
+    selected: pd.DataFrame
+    not_selected: List[Tuple[str, str]]
+    derived: Optional[DerivedLabels]
+    protocol: splits.SplitProtocol
+    items: List[work.WorkItem]
+    groups: Dict[str, str]
+    feature_specs: List[example_codec.FeatureSpec]
+    label_specs: List[example_codec.LabelFieldSpec]
+    label_metadata: Dict[str, dict]
+    settings: work.WorkSettings
+
+    @property
+    def train_eligible(self) -> Set[str]:
+        """Utterances that are in TRAIN in at least one fold (augmentation targets)."""
+        return {utt for fold in self.protocol for utt in fold.train}
+
+
+def safe_names(speakers: List[str]) -> Dict[str, str]:
+    """File-safe, unique group names: ``synthetic:S01F -> synthetic_S01F``.
+
+    Only ``[A-Za-z0-9_]`` is kept, so ``-`` (the shard separator) and ``.`` (the variant
+    separator) never occur in a speaker's part of a file name; names that collide after
+    cleaning get a short hash of the raw id.
+    """
+    cleaned = {s: re.sub(r"[^A-Za-z0-9_]", "_", s) or "_" for s in speakers}
+    counts: Dict[str, int] = {}
+    for name in cleaned.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {s: (name if counts[name] == 1 else
+                f"{name}_{hashlib.sha1(s.encode('utf-8')).hexdigest()[:8]}")
+            for s, name in cleaned.items()}
+
+
+def select_utterances(config: FeaturizeConfig, table: schema.AnnotationTable
+                      ) -> Tuple[pd.DataFrame, List[Tuple[str, str]]]:
+    """Rows to featurize and ``(utt_id, reason)`` of the others.
+
+    Raises:
+      ValueError: Nothing is selected.
+    """
+    traces = table.traces
+    traced = set(traces.loc[traces["kind"] == "label", "utt_id"].tolist())
+    is_traced = table.utterances["utt_id"].isin(traced)
+    keep = is_traced if config.continuous else ~is_traced
+    reason = NOT_CONTINUOUS if config.continuous else IS_CONTINUOUS
+    dropped = [(u, reason) for u in table.utterances.loc[~keep, "utt_id"].tolist()]
+    selected = table.utterances[keep]
+    if selected.empty:
+        kind = "traced recordings" if config.continuous else "utterances without label traces"
+        raise ValueError(f"table '{table.meta.corpus}' has no {kind} to featurize "
+                         f"(continuous: {str(config.continuous).lower()})")
+    return selected, dropped
+
+
+def _optional(value) -> Optional[float]:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _trace_feature_specs(config: FeaturizeConfig, traces: Dict[str, Dict[str, np.ndarray]]
+                         ) -> List[example_codec.FeatureSpec]:
+    specs = []
+    for name in config.traces.features:
+        dims = {array.shape[1] for arrays in traces.values()
+                for key, array in arrays.items() if key == name}
+        if len(dims) > 1:
+            raise ValueError(f"feature trace '{name}' has different widths {sorted(dims)}")
+        if not dims:
+            raise ValueError(f"no selected recording has a '{name}' feature trace")
+        specs.append(example_codec.FeatureSpec(name, dims.pop(), True, config.traces.rate_hz))
+    return specs
+
+
+def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
+    """Resolves a config against a table: selection, labels, folds and work items.
+
+    Raises:
+      ValueError: Nothing to featurize, a bad label spec or split, or traces at the
+        wrong rate.
+    """
+    selected, not_selected = select_utterances(config, table)
+    derived = derive(table, config.labels) if config.labels is not None else None
+    protocol = splits.build_split(selected.reset_index(drop=True), config.split.protocol,
+                                  **dict(config.split.params))
+    eligible = {utt for fold in protocol for utt in fold.train}
+    speakers = sorted({str(s) for s in selected["speaker_id"].tolist()})
+    groups = safe_names(speakers)
+    trace_cfg = config.traces
+    feature_traces: Dict[str, Dict[str, np.ndarray]] = {}
+    items = []
+    for index, row in zip(selected.index.tolist(), selected.itertuples(index=False)):
+        labels = label_fields.label_values(derived, index) if derived is not None else {}
+        targets = None
+        if config.continuous:
+            targets = label_fields.load_trace_targets(table, row.utt_id, trace_cfg.attributes,
+                                                      trace_cfg.rater, trace_cfg.rate_hz)
+            feature_traces[row.utt_id] = {}
+            for name in trace_cfg.features:
+                array = label_fields.load_feature_trace(table, row.utt_id, name,
+                                                        trace_cfg.rate_hz)
+                if array is not None:
+                    feature_traces[row.utt_id][name] = array
+        items.append(work.WorkItem(
+            utt_id=row.utt_id, speaker_id=str(row.speaker_id),
+            session_id=row.session_id or "", group=groups[str(row.speaker_id)],
+            audio_path=table.resolve_audio(row.audio_path),
+            start_s=_optional(row.start_s), end_s=_optional(row.end_s), labels=labels,
+            speed_factors=config.speed_perturb if row.utt_id in eligible else (),
+            trace_targets=targets, trace_features=feature_traces.get(row.utt_id, {})))
+    label_specs = label_fields.label_field_specs(derived) if derived is not None else []
+    metadata = label_fields.label_metadata(derived) if derived is not None else {}
+    if config.continuous:
+        label_specs.append(label_fields.trace_field_spec(trace_cfg.head, trace_cfg.attributes))
+        metadata[trace_cfg.head] = {
+            "kind": "dimensional", "classes": list(trace_cfg.attributes), "sequence": True,
+            "rater": trace_cfg.rater, "rate_hz": trace_cfg.rate_hz,
+            "label_shift_s": trace_cfg.label_shift_s}
+    trace_specs = _trace_feature_specs(config, feature_traces) if config.continuous else []
+    definitions = tuple(registry.get(name) for name in config.feature_sets)
+    settings = work.WorkSettings(
+        definitions=definitions, trace_feature_specs=tuple(trace_specs),
+        label_specs=tuple(label_specs), sample_rate=config.sample_rate,
+        min_duration_s=config.min_duration_s, num_shards=config.num_shards,
+        trace_head=trace_cfg.head if config.continuous else None,
+        trace_shift=label_fields.shift_frames(trace_cfg.label_shift_s, trace_cfg.rate_hz))
+    return Plan(config=config, table=table, selected=selected, not_selected=not_selected,
+                derived=derived, protocol=protocol, items=items, groups=groups,
+                feature_specs=[d.spec for d in definitions] + trace_specs,
+                label_specs=label_specs, label_metadata=metadata, settings=settings)

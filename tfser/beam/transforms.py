@@ -1,0 +1,178 @@
+"""Beam shells around the pure featurization core (:mod:`tfser.beam.work`).
+
+* :class:`FeaturizeFn` - builds the extractors once per worker (``setup``), runs
+  :func:`~tfser.beam.work.featurize_item` and routes its outcomes: encoded examples
+  (main output, keyed by shard), rejects, per-example summaries and per-speaker
+  normalisation moments (tagged outputs). It also reports progress.
+* :class:`WriteShardFn` - writes one ``<group>-SSSSS-of-NNNNN.tfrecord`` file per
+  (shard group, shard) with the examples sorted by utterance id.
+* :class:`Featurize` - the composite: work items in, shard files and JSON-lines work
+  files (summaries, rejects, moments, files) out, read back by the driver.
+
+Why not ``WriteToTFRecord``: it writes one file prefix per transform, so per-speaker
+files would need one sink per speaker in the graph (thousands on MSP-Podcast), and a
+fixed shard count makes it group the data by shard anyway. Grouping by (speaker,
+shard) here does the same work once and, by sorting, gives byte-identical files
+whatever the number of workers. On the DirectRunner a group is held in memory, so for
+corpora larger than RAM use a distributed runner (Flink, Spark, Dataflow), whose
+shuffles spill to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any, Dict, Iterable, Tuple
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+
+from tfser.beam import stats as stats_lib
+from tfser.beam import work
+
+_LOG = logging.getLogger("tfser.beam")
+NAMESPACE = "tfser.featurize"
+TFRECORD_SUFFIX = ".tfrecord"
+
+
+def shard_file_name(group: str, shard: int, num_shards: int) -> str:
+    """``synthetic_S01F-00000-of-00001.tfrecord``."""
+    return f"{group}-{shard:05d}-of-{num_shards:05d}{TFRECORD_SUFFIX}"
+
+
+def shard_pattern(group: str) -> str:
+    """Glob matching every shard of one group (and of no other group)."""
+    return f"{group}-?????-of-?????{TFRECORD_SUFFIX}"
+
+
+class FeaturizeFn(beam.DoFn):
+    """Featurizes work items; see the module docstring for the outputs."""
+
+    REJECTS = "rejects"
+    WRITTEN = "written"
+    MOMENTS = "moments"
+
+    def __init__(self, settings: work.WorkSettings, log_every: int = 50):
+        super().__init__()
+        self._settings = settings
+        self._log_every = max(1, int(log_every))
+        self._extractors = None
+        self._utterances = Metrics.counter(NAMESPACE, "utterances")
+        self._examples = Metrics.counter(NAMESPACE, "examples_written")
+        self._rejects = Metrics.counter(NAMESPACE, "examples_rejected")
+        self._audio_ms = Metrics.counter(NAMESPACE, "audio_ms")
+
+    def setup(self):
+        # Imported here so that unpickling the DoFn does not build openSMILE objects;
+        # setup() runs once per DoFn instance on the worker.
+        from tfser.features import registry  # pylint: disable=import-outside-toplevel
+        self._extractors = [registry.FeatureExtractor(d, self._settings.sample_rate).setup()
+                            for d in self._settings.definitions]
+        self._started = time.perf_counter()
+        self._done = 0
+        self._audio_s = 0.0
+
+    def process(self, item: work.WorkItem):
+        for outcome in work.featurize_item(item, self._extractors, self._settings):
+            if isinstance(outcome, work.Rejected):
+                self._rejects.inc()
+                yield pvalue.TaggedOutput(self.REJECTS, outcome.record())
+                continue
+            self._examples.inc()
+            yield (outcome.group, outcome.shard), (outcome.utt_id, outcome.serialized)
+            yield pvalue.TaggedOutput(self.WRITTEN, outcome.record())
+            for name, moments in outcome.moments.items():
+                yield pvalue.TaggedOutput(self.MOMENTS, ((outcome.speaker_id, name), moments))
+            if outcome.variant == work.ORIGINAL:
+                self._audio_s += outcome.audio_s
+                self._audio_ms.inc(int(round(1000 * outcome.audio_s)))
+        self._utterances.inc()
+        self._done += 1
+        if self._done % self._log_every == 0:
+            self._log_progress()
+
+    def _log_progress(self):
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        _LOG.info("featurize worker %d/%s: %d utterances, %.1f utt/s, %.1fx real time",
+                  os.getpid(), threading.current_thread().name, self._done,
+                  self._done / elapsed, self._audio_s / elapsed)
+
+
+class WriteShardFn(beam.DoFn):
+    """Writes the examples of one (group, shard) to ``<examples_dir>/<shard file>``."""
+
+    def __init__(self, examples_dir: str, num_shards: int):
+        super().__init__()
+        self._examples_dir = examples_dir
+        self._num_shards = num_shards
+
+    def process(self, element: Tuple[Tuple[str, int], Iterable[Tuple[str, bytes]]]):
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        (group, shard), examples = element
+        examples = sorted(examples, key=lambda pair: pair[0])
+        name = shard_file_name(group, shard, self._num_shards)
+        path = os.path.join(self._examples_dir, name)
+        # Written beside the final name and renamed, so a retried bundle never leaves
+        # a half-written file under the final name.
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for _, serialized in examples:
+                writer.write(serialized)
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+        yield {"group": group, "shard": shard, "file": name, "count": len(examples)}
+
+
+def _to_json(record: Dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+def _moments_json(element) -> str:
+    (speaker, name), moments = element
+    return json.dumps({"speaker_id": speaker, "feature": name, **moments.to_json()},
+                      sort_keys=True)
+
+
+class Featurize(beam.PTransform):
+    """Work items -> shard files in ``examples_dir`` + JSON-lines files in ``work_dir``.
+
+    Work files (each a set of ``<name>-SSSSS-of-NNNNN.jsonl`` shards): ``written``
+    (one summary per example), ``rejects``, ``moments`` (per speaker and feature set,
+    original examples only) and ``files`` (one line per shard file written).
+    """
+
+    WORK_FILES = ("written", "rejects", "moments", "files")
+
+    def __init__(self, settings: work.WorkSettings, examples_dir: str, work_dir: str,
+                 log_every: int = 50):
+        super().__init__()
+        self._settings = settings
+        self._examples_dir = examples_dir
+        self._work_dir = work_dir
+        self._log_every = log_every
+
+    def _write(self, pcoll, name: str):
+        return pcoll | f"Write{name.title()}" >> beam.io.WriteToText(
+            os.path.join(self._work_dir, name), file_name_suffix=".jsonl")
+
+    def expand(self, items):
+        outputs = items | "Featurize" >> beam.ParDo(
+            FeaturizeFn(self._settings, self._log_every)).with_outputs(
+                FeaturizeFn.REJECTS, FeaturizeFn.WRITTEN, FeaturizeFn.MOMENTS,
+                main="examples")
+        files = (outputs.examples
+                 | "GroupByShard" >> beam.GroupByKey()
+                 | "WriteShards" >> beam.ParDo(WriteShardFn(self._examples_dir,
+                                                             self._settings.num_shards)))
+        moments = (outputs[FeaturizeFn.MOMENTS]
+                   | "SumMoments" >> beam.CombinePerKey(stats_lib.MomentsCombineFn())
+                   | "MomentsJson" >> beam.Map(_moments_json))
+        self._write(outputs[FeaturizeFn.WRITTEN] | "WrittenJson" >> beam.Map(_to_json),
+                    "written")
+        self._write(outputs[FeaturizeFn.REJECTS] | "RejectsJson" >> beam.Map(_to_json),
+                    "rejects")
+        self._write(moments, "moments")
+        return self._write(files | "FilesJson" >> beam.Map(_to_json), "files")
