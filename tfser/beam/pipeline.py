@@ -163,11 +163,13 @@ def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,
     work_dir = os.path.join(tmp_dir, WORK_DIR)
     os.makedirs(examples_dir)
     os.makedirs(work_dir)
+    workers = max(1, int(options.view_as(DirectOptions).direct_num_workers or 1))
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline
          | "WorkItems" >> beam.Create(plan.items)
          | "Featurize" >> transforms.Featurize(plan.settings, examples_dir, work_dir,
-                                               log_every))
+                                               log_every,
+                                               -(-len(plan.items) // workers)))
     pipeline.run().wait_until_finish()
 
 

@@ -56,10 +56,14 @@ class FeaturizeFn(beam.DoFn):
     WRITTEN = "written"
     MOMENTS = "moments"
 
-    def __init__(self, settings: work.WorkSettings, log_every: int = 50):
+    def __init__(self, settings: work.WorkSettings, log_every: int = 50,
+                 expected_per_worker: int = 0):
         super().__init__()
         self._settings = settings
         self._log_every = max(1, int(log_every))
+        # Work items this worker is expected to see (total / workers); 0 = unknown,
+        # then no ETA is printed.
+        self._expected = max(0, int(expected_per_worker))
         self._extractors = None
         self._utterances = Metrics.counter(NAMESPACE, "utterances")
         self._examples = Metrics.counter(NAMESPACE, "examples_written")
@@ -97,9 +101,14 @@ class FeaturizeFn(beam.DoFn):
 
     def _log_progress(self):
         elapsed = max(time.perf_counter() - self._started, 1e-9)
-        _LOG.info("featurize worker %d/%s: %d utterances, %.1f utt/s, %.1fx real time",
+        rate = self._done / elapsed
+        eta = ""
+        if self._expected > self._done:
+            eta = f", ETA {(self._expected - self._done) / rate:.0f} s"
+        _LOG.info("featurize worker %d/%s: %d%s utterances, %.1f utt/s, %.1fx real time%s",
                   os.getpid(), threading.current_thread().name, self._done,
-                  self._done / elapsed, self._audio_s / elapsed)
+                  f"/~{self._expected}" if self._expected else "", rate,
+                  self._audio_s / elapsed, eta)
 
 
 class WriteShardFn(beam.DoFn):
@@ -147,12 +156,13 @@ class Featurize(beam.PTransform):
     WORK_FILES = ("written", "rejects", "moments", "files")
 
     def __init__(self, settings: work.WorkSettings, examples_dir: str, work_dir: str,
-                 log_every: int = 50):
+                 log_every: int = 50, expected_per_worker: int = 0):
         super().__init__()
         self._settings = settings
         self._examples_dir = examples_dir
         self._work_dir = work_dir
         self._log_every = log_every
+        self._expected = expected_per_worker
 
     def _write(self, pcoll, name: str):
         return pcoll | f"Write{name.title()}" >> beam.io.WriteToText(
@@ -160,7 +170,7 @@ class Featurize(beam.PTransform):
 
     def expand(self, items):
         outputs = items | "Featurize" >> beam.ParDo(
-            FeaturizeFn(self._settings, self._log_every)).with_outputs(
+            FeaturizeFn(self._settings, self._log_every, self._expected)).with_outputs(
                 FeaturizeFn.REJECTS, FeaturizeFn.WRITTEN, FeaturizeFn.MOMENTS,
                 main="examples")
         files = (outputs.examples
