@@ -274,6 +274,7 @@ def summarise(result: LoadResult) -> Dict[str, Any]:
     raw = raw_vote_counts(table)
     summary["raw_votes"] = {str(col): {str(k): int(v) for k, v in raw[col].items() if v}
                             for col in raw.columns}
+    summary["listener_test"] = listener_test(utts)
     summary["plurality"] = {}
     summary["agreement"] = {}
     groups = vote_groups(table)
@@ -283,6 +284,25 @@ def summarise(result: LoadResult) -> Dict[str, Any]:
         summary["plurality"][name] = plurality_distribution(table, types, condition)
         summary["agreement"][name] = agreement(table, types, condition)
     return summary
+
+
+def listener_test(utts: pd.DataFrame) -> Dict[str, Any]:
+    """Per-utterance listener agreement that a corpus ships as aggregates (EmoDB's
+    perception test: ``recognition_pct`` in ``extra``); empty when the corpus has none."""
+    recognition = pd.to_numeric(pd.Series(
+        [extra.get("recognition_pct") for extra in utts["extra"]], index=utts.index),
+        errors="coerce")
+    attached = recognition.notna()
+    if not attached.any():
+        return {}
+    by_label = recognition[attached].groupby(utts.loc[attached, "intended_label"]).mean()
+    return {
+        "attached": int(attached.sum()),
+        "of": int(len(utts)),
+        "mean_recognition_pct": round(float(recognition[attached].mean()), 2),
+        "min_recognition_pct": round(float(recognition[attached].min()), 2),
+        "mean_recognition_pct_by_label": {str(k): round(float(v), 2) for k, v in by_label.items()},
+    }
 
 
 # --- output ----------------------------------------------------------------------------
@@ -303,6 +323,13 @@ def print_summary(summary: Dict[str, Any], out=None) -> None:
     _print_counts("utterances per speaker", summary["per_speaker"], out)
     _print_counts("utterances per official split", summary["per_split"], out)
     _print_counts("utterances per intended label", summary["per_intended_label"], out)
+    test = summary.get("listener_test")
+    if test:
+        print(f"\nlistener test attached to {test['attached']} of {test['of']} utterances: "
+              f"recognition mean {test['mean_recognition_pct']:.1f} %, "
+              f"min {test['min_recognition_pct']:.1f} %", file=out)
+        _print_counts("mean recognition % per intended label",
+                      test["mean_recognition_pct_by_label"], out)
     if summary["raw_votes"]:
         print("\nraw primary votes (rater type / condition)", file=out)
         print(pd.DataFrame(summary["raw_votes"]).fillna(0).astype(int).to_string(), file=out)

@@ -149,6 +149,11 @@ def test_cli_on_real_emodb_part(tmp_path):
     assert summary["utterances"] == 243 and summary["speakers"] == 5
     assert len(summary["per_intended_label"]) == 7
     assert len(summary["plurality"]["intended"]) == 7
+    test = summary["listener_test"]
+    assert test["attached"] == 243 and len(test["mean_recognition_pct_by_label"]) == 7
+    # EmoDB released only utterances recognised by at least 80 % of the listeners.
+    assert test["min_recognition_pct"] >= 80.0
+    assert "listener test attached to 243 of 243 utterances" in proc.stdout
 
 
 def test_sewa_traces_are_written_beside_the_table(tmp_path):
