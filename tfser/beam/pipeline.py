@@ -44,6 +44,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 from tfser import annotations
 from tfser.beam import dataset_info
 from tfser.beam import plan as plan_lib
+from tfser.beam import shards
 from tfser.beam import transforms
 from tfser.beam.config import FeaturizeConfig
 
@@ -161,16 +162,19 @@ def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,
               log_every: int) -> None:
     examples_dir = os.path.join(tmp_dir, dataset_info.EXAMPLES_DIR)
     work_dir = os.path.join(tmp_dir, WORK_DIR)
+    parts_dir = os.path.join(work_dir, "parts")
     os.makedirs(examples_dir)
-    os.makedirs(work_dir)
+    os.makedirs(parts_dir)
     workers = max(1, int(options.view_as(DirectOptions).direct_num_workers or 1))
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline
          | "WorkItems" >> beam.Create(plan.items)
-         | "Featurize" >> transforms.Featurize(plan.settings, examples_dir, work_dir,
+         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, work_dir,
                                                log_every,
                                                -(-len(plan.items) // workers)))
     pipeline.run().wait_until_finish()
+    records = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
+    shards.write_files_record(work_dir, records)
 
 
 def _finalise(plan: plan_lib.Plan, tmp_dir: str, table_dir: str, created_by: str) -> Dict:

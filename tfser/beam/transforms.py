@@ -1,21 +1,21 @@
 """Beam shells around the pure featurization core (:mod:`tfser.beam.work`).
 
 * :class:`FeaturizeFn` - builds the extractors once per worker (``setup``), runs
-  :func:`~tfser.beam.work.featurize_item` and routes its outcomes: encoded examples
-  (main output, keyed by shard), rejects, per-example summaries and per-speaker
-  normalisation moments (tagged outputs). It also reports progress.
-* :class:`WriteShardFn` - writes one ``<group>-SSSSS-of-NNNNN.tfrecord`` file per
-  (shard group, shard) with the examples sorted by utterance id.
-* :class:`Featurize` - the composite: work items in, shard files and JSON-lines work
-  files (summaries, rejects, moments, files) out, read back by the driver.
+  :func:`~tfser.beam.work.featurize_item`, appends each encoded example to a part
+  file of its (shard group, shard) opened for the current bundle, and routes the
+  other outcomes: rejects, per-example summaries, per-speaker normalisation moments
+  and the part files written (tagged outputs). It also reports progress with an ETA.
+* :class:`Featurize` - the composite: work items in, part files and JSON-lines work
+  files (summaries, rejects, moments, parts) out, read back by the driver, which
+  merges the parts of each shard into ``<group>-SSSSS-of-NNNNN.tfrecord`` sorted by
+  utterance id (:func:`tfser.beam.shards.merge_parts`).
 
-Why not ``WriteToTFRecord``: it writes one file prefix per transform, so per-speaker
-files would need one sink per speaker in the graph (thousands on MSP-Podcast), and a
-fixed shard count makes it group the data by shard anyway. Grouping by (speaker,
-shard) here does the same work once and, by sorting, gives byte-identical files
-whatever the number of workers. On the DirectRunner a group is held in memory, so for
-corpora larger than RAM use a distributed runner (Flink, Spark, Dataflow), whose
-shuffles spill to disk.
+Why part files and not a ``GroupByKey`` of examples (or ``WriteToTFRecord``): a
+grouping shuffle holds every encoded example in memory on the DirectRunner (8 GB for
+1,800 spectrogram examples, measured), while part files stream to disk as they are
+made, and the driver then holds one shard at a time. ``WriteToTFRecord`` would need
+one sink per speaker in the graph. Sorting in the merge gives byte-identical files
+whatever the number of workers or the bundling.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Dict, Iterable, Tuple
+import uuid
+from typing import Any, Dict, Tuple
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -44,6 +45,14 @@ def shard_file_name(group: str, shard: int, num_shards: int) -> str:
     return f"{group}-{shard:05d}-of-{num_shards:05d}{TFRECORD_SUFFIX}"
 
 
+PART_SEPARATOR = "__part-"
+
+
+def part_file_name(group: str, shard: int, token: str) -> str:
+    """A part of one shard written by one bundle: ``<group>-SSSSS__part-<token>``."""
+    return f"{group}-{shard:05d}{PART_SEPARATOR}{token}{TFRECORD_SUFFIX}"
+
+
 def shard_pattern(group: str) -> str:
     """Glob matching every shard of one group (and of no other group)."""
     return f"{group}-?????-of-?????{TFRECORD_SUFFIX}"
@@ -56,10 +65,12 @@ class FeaturizeFn(beam.DoFn):
     WRITTEN = "written"
     MOMENTS = "moments"
 
-    def __init__(self, settings: work.WorkSettings, log_every: int = 50,
+    def __init__(self, settings: work.WorkSettings, parts_dir: str, log_every: int = 50,
                  expected_per_worker: int = 0):
         super().__init__()
         self._settings = settings
+        self._parts_dir = parts_dir
+        self._writers: Dict[Tuple[str, int], Any] = {}
         self._log_every = max(1, int(log_every))
         # Work items this worker is expected to see (total / workers); 0 = unknown,
         # then no ETA is printed.
@@ -80,6 +91,26 @@ class FeaturizeFn(beam.DoFn):
         self._done = 0
         self._audio_s = 0.0
 
+    def start_bundle(self):
+        self._writers = {}
+
+    def _writer(self, key: Tuple[str, int]):
+        if key not in self._writers:
+            import tensorflow as tf  # pylint: disable=import-outside-toplevel
+            group, shard = key
+            # A fresh token per bundle: a retried bundle writes new parts, and the
+            # driver's reconciliation then catches any duplicated example.
+            name = part_file_name(group, shard, uuid.uuid4().hex)
+            self._writers[key] = tf.io.TFRecordWriter(os.path.join(self._parts_dir, name))
+        return self._writers[key]
+
+    def finish_bundle(self):
+        # The driver finds the parts by listing the parts directory, so nothing is
+        # emitted here (finish_bundle outputs would need an explicit window).
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
     def process(self, item: work.WorkItem):
         for outcome in work.featurize_item(item, self._extractors, self._settings):
             if isinstance(outcome, work.Rejected):
@@ -87,7 +118,8 @@ class FeaturizeFn(beam.DoFn):
                 yield pvalue.TaggedOutput(self.REJECTS, outcome.record())
                 continue
             self._examples.inc()
-            yield (outcome.group, outcome.shard), (outcome.utt_id, outcome.serialized)
+            key = (outcome.group, outcome.shard)
+            self._writer(key).write(outcome.serialized)
             yield pvalue.TaggedOutput(self.WRITTEN, outcome.record())
             for name, moments in outcome.moments.items():
                 yield pvalue.TaggedOutput(self.MOMENTS, ((outcome.speaker_id, name), moments))
@@ -111,30 +143,6 @@ class FeaturizeFn(beam.DoFn):
                   self._audio_s / elapsed, eta)
 
 
-class WriteShardFn(beam.DoFn):
-    """Writes the examples of one (group, shard) to ``<examples_dir>/<shard file>``."""
-
-    def __init__(self, examples_dir: str, num_shards: int):
-        super().__init__()
-        self._examples_dir = examples_dir
-        self._num_shards = num_shards
-
-    def process(self, element: Tuple[Tuple[str, int], Iterable[Tuple[str, bytes]]]):
-        import tensorflow as tf  # pylint: disable=import-outside-toplevel
-        (group, shard), examples = element
-        examples = sorted(examples, key=lambda pair: pair[0])
-        name = shard_file_name(group, shard, self._num_shards)
-        path = os.path.join(self._examples_dir, name)
-        # Written beside the final name and renamed, so a retried bundle never leaves
-        # a half-written file under the final name.
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with tf.io.TFRecordWriter(tmp) as writer:
-            for _, serialized in examples:
-                writer.write(serialized)
-        tf.io.gfile.rename(tmp, path, overwrite=True)
-        yield {"group": group, "shard": shard, "file": name, "count": len(examples)}
-
-
 def _to_json(record: Dict[str, Any]) -> str:
     return json.dumps(record, sort_keys=True)
 
@@ -155,11 +163,11 @@ class Featurize(beam.PTransform):
 
     WORK_FILES = ("written", "rejects", "moments", "files")
 
-    def __init__(self, settings: work.WorkSettings, examples_dir: str, work_dir: str,
+    def __init__(self, settings: work.WorkSettings, parts_dir: str, work_dir: str,
                  log_every: int = 50, expected_per_worker: int = 0):
         super().__init__()
         self._settings = settings
-        self._examples_dir = examples_dir
+        self._parts_dir = parts_dir
         self._work_dir = work_dir
         self._log_every = log_every
         self._expected = expected_per_worker
@@ -170,13 +178,10 @@ class Featurize(beam.PTransform):
 
     def expand(self, items):
         outputs = items | "Featurize" >> beam.ParDo(
-            FeaturizeFn(self._settings, self._log_every, self._expected)).with_outputs(
+            FeaturizeFn(self._settings, self._parts_dir, self._log_every,
+                        self._expected)).with_outputs(
                 FeaturizeFn.REJECTS, FeaturizeFn.WRITTEN, FeaturizeFn.MOMENTS,
-                main="examples")
-        files = (outputs.examples
-                 | "GroupByShard" >> beam.GroupByKey()
-                 | "WriteShards" >> beam.ParDo(WriteShardFn(self._examples_dir,
-                                                             self._settings.num_shards)))
+                main="unused")
         moments = (outputs[FeaturizeFn.MOMENTS]
                    | "SumMoments" >> beam.CombinePerKey(stats_lib.MomentsCombineFn())
                    | "MomentsJson" >> beam.Map(_moments_json))
@@ -184,5 +189,4 @@ class Featurize(beam.PTransform):
                     "written")
         self._write(outputs[FeaturizeFn.REJECTS] | "RejectsJson" >> beam.Map(_to_json),
                     "rejects")
-        self._write(moments, "moments")
-        return self._write(files | "FilesJson" >> beam.Map(_to_json), "files")
+        return self._write(moments, "moments")

@@ -216,6 +216,12 @@ def encode_example(meta: Mapping[str, str], features: Mapping[str, np.ndarray],
         deterministic=True)
 
 
+def example_utt_id(serialized: bytes) -> str:
+    """The utterance id of a serialised example (sort key of shard files)."""
+    example = tf.train.Example.FromString(serialized)
+    return example.features.feature["utt_id"].bytes_list.value[0].decode("utf-8")
+
+
 def parse_spec(feature_specs: Sequence[FeatureSpec],
                label_specs: Sequence[LabelFieldSpec]) -> Dict[str, Any]:
     """The ``tf.io.parse_single_example`` feature description."""

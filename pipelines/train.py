@@ -1,0 +1,91 @@
+"""tfser-train: trains one registered experiment on a featurized directory.
+
+Usage::
+
+    python -m pipelines.train --experiment=000_mtl \\
+        --data_dir=build/features/synthetic_000 --model_dir=runs/000_mtl \\
+        [--config_file=configs/experiments/x.yaml ...] [--params_override=key=value ...] \\
+        [--fold=0] [--strategy=default|mirrored] [--smoke]
+
+The experiment resolves as registered base -> each --config_file -> each
+--params_override -> --data_dir / --fold -> --smoke, and is saved as params.yaml in
+--model_dir. Running the same command again after an interruption resumes from the
+last finished epoch.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+_DEFINED = False
+
+
+def define_flags() -> None:
+    """Defines the flags (called by :func:`run`, not at import, to avoid clashes)."""
+    global _DEFINED
+    if _DEFINED:
+        return
+    flags.DEFINE_string("experiment", None, "Registered base experiment, e.g. 000_mtl.")
+    flags.DEFINE_multi_string("config_file", [],
+                              "YAML delta over the base (configs/experiments/*.yaml); "
+                              "repeatable, applied in order.")
+    flags.DEFINE_multi_string("params_override", [],
+                              "Overrides key.path=yaml_value, comma-separated; e.g. "
+                              "'optimizer.learning_rate=1e-4,epochs=5'.")
+    flags.DEFINE_string("model_dir", None, "Run directory (params, checkpoints, logs).")
+    flags.DEFINE_string("data_dir", None, "Featurized directory (tfser-featurize --out); "
+                                          "overrides the config's data_dir.")
+    flags.DEFINE_string("fold", None, "Fold index or name; overrides the config's fold.")
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored"],
+                      "Distribution strategy.")
+    flags.DEFINE_boolean("smoke", False, "Shrink the experiment to seconds.")
+    for name in ("experiment", "model_dir"):
+        flags.mark_flag_as_required(name)
+    _DEFINED = True
+
+
+def _fold(value):
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def train(experiment: str, model_dir: str, config_files=(), overrides=(), data_dir=None,
+          fold=None, strategy: str = "default", smoke: bool = False, callbacks=()):
+    """Resolves the experiment and trains it in ``model_dir``.
+
+    Returns:
+      The Keras history of this call's epochs.
+
+    Raises:
+      ValueError: A bad experiment, config file, override or data directory.
+    """
+    # Imported here so that `--help` answers without loading TensorFlow.
+    from tfser import training  # pylint: disable=import-outside-toplevel
+    config = training.resolve_config(experiment, config_files, overrides, data_dir=data_dir,
+                                     fold=fold, smoke=smoke)
+    task = training.EmotionTask(config)
+    return training.Trainer(task, model_dir, strategy=strategy, callbacks=callbacks).train()
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    train(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file, FLAGS.params_override,
+          data_dir=FLAGS.data_dir, fold=_fold(FLAGS.fold), strategy=FLAGS.strategy,
+          smoke=FLAGS.smoke)
+
+
+def run() -> None:
+    """Console-script entry point (``tfser-train``)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,118 @@
+"""ExperimentConfig: registry, resolution order, validation, params.yaml round trip."""
+
+import glob
+import os
+
+import pytest
+
+from tfser import training
+from tfser.training import config as config_lib
+
+EXPERIMENT_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..",
+                                               "configs", "experiments"))
+
+
+@pytest.mark.parametrize("name", sorted(config_lib.EXPERIMENTS))
+def test_every_registered_experiment_resolves_and_round_trips(name):
+    config = training.resolve_config(name, data_dir="somewhere")
+    assert config.name == name and config.data_dir == "somewhere"
+    assert training.ExperimentConfig.from_dict(config.to_dict()) == config
+
+
+def test_registered_bases_follow_the_papers():
+    mtl = training.resolve_config("000_mtl")
+    assert mtl.model["trunk"]["params"]["units"] == (512, 512)
+    assert [h.get("loss_weight") for h in mtl.model["heads"]] == [0.44, 0.56]
+    assert mtl.model["heads"][1]["loss"] == "secondary_kl"
+    assert training.resolve_config("000_hard_pe").head_names == ("emotion",)
+    hard = training.resolve_config("001_hard")
+    assert hard.model["trunk"]["type"] == "cnn_blstm_attention"
+    assert (hard.optimizer.name, hard.optimizer.learning_rate, hard.batch_size) == (
+        "adam", 5e-4, 16)
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(EXPERIMENT_DIR, "*.yaml"))))
+def test_every_experiment_file_loads_with_the_command_on_its_first_line(path):
+    with open(path, encoding="utf-8") as handle:
+        first = handle.readline()
+    assert first.startswith("# python -m pipelines.train --experiment=")
+    experiment = first.split("--experiment=")[1].split()[0]
+    assert f"--config_file=configs/experiments/{os.path.basename(path)}" in first
+    training.resolve_config(experiment, [path])
+
+
+def test_order_is_base_then_files_then_overrides_then_flags_then_smoke(tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("batch_size: 4\nepochs: 7\noptimizer: {name: sgd}\nfold: 3\n")
+    second.write_text("batch_size: 5\noptimizer: {momentum: 0.9}\n")
+    config = training.resolve_config("000_mtl", [str(first), str(second)],
+                                     ["epochs=9,optimizer.learning_rate=0.1"], fold=1)
+    assert (config.batch_size, config.epochs, config.fold) == (5, 9, 1)
+    # Mappings merge: the second file keeps the first file's optimizer name.
+    assert (config.optimizer.name, config.optimizer.momentum,
+            config.optimizer.learning_rate) == ("sgd", 0.9, 0.1)
+    smoke = training.resolve_config("000_mtl", [str(first)], ["epochs=9"], smoke=True)
+    assert (smoke.smoke, smoke.epochs, smoke.max_steps_per_epoch) == (True, 2, 2)
+    assert smoke.model["trunk"]["params"]["units"] == (8,)
+
+
+def test_smoke_shrinks_every_registered_trunk_and_hidden_layer():
+    config = training.resolve_config("001_hard", smoke=True)
+    assert config.model["trunk"]["params"]["lstm_units"] == 4
+    assert config.model["heads"][0]["hidden"] == (4,)
+    assert config.batch_size == 8
+
+
+def test_config_is_frozen():
+    config = training.resolve_config("000_mtl")
+    with pytest.raises(Exception):
+        config.epochs = 3
+    with pytest.raises(TypeError):
+        config.model["trunk"]["type"] = "vggm"
+
+
+def test_params_yaml_is_written_and_reloads_equal(tmp_path):
+    config = training.resolve_config("000_mtl", overrides=["seed=3"], data_dir="d",
+                                     smoke=True)
+    path = training.save_params(config, str(tmp_path / "run"))
+    assert os.path.basename(path) == "params.yaml"
+    assert training.load_params(str(tmp_path / "run")) == config
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["epochz=3"], r"top level: unknown keys \['epochz'\]"),
+    (["optimizer.nam=adam"], r"optimizer: unknown keys \['nam'\]"),
+    (["optimizer.name=adagrad"], "optimizer.name: must be one of"),
+    (["optimizer.schedule.type=cosine"], "optimizer.schedule.type"),
+    (["optimizer.learning_rate=0"], "optimizer.learning_rate"),
+    (["batch_size=0"], "batch_size: must be an integer >= 1"),
+    (["early_stopping.monitor=val_ua"], "early_stopping.monitor"),
+    (["class_weighting.nohead=true"], r"class_weighting: unknown keys \['nohead'\]"),
+    (["model.trunk.type=transformer"], "model.trunk.type: unknown trunk"),
+    (["model.heads=[]"], "model.heads"),
+    (["model.extra=1"], r"model: unknown keys \['extra'\]"),
+    (["epochs"], "is not key=value"),
+])
+def test_bad_configs_raise_naming_the_key(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        training.resolve_config("000_mtl", overrides=overrides)
+
+
+def test_unknown_experiment_and_bad_file(tmp_path):
+    with pytest.raises(ValueError, match="unknown experiment 'nope'; registered"):
+        training.resolve_config("nope")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n")
+    with pytest.raises(ValueError, match="must be a YAML mapping"):
+        training.resolve_config("000_mtl", [str(bad)])
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("optimiser: {name: sgd}\n")
+    with pytest.raises(ValueError, match=r"typo.yaml: experiment config: top level"):
+        training.resolve_config("000_mtl", [str(typo)])
+
+
+def test_step_decay_schedule():
+    schedule = config_lib.ScheduleConfig.from_dict(
+        {"type": "step_decay", "every_epochs": 2, "factor": 0.5})
+    assert [schedule.learning_rate(1.0, e) for e in range(5)] == [1, 1, 0.5, 0.5, 0.25]
+    assert config_lib.ScheduleConfig().learning_rate(0.1, 9) == 0.1

@@ -1,0 +1,130 @@
+"""Training end to end: every registered experiment in smoke mode, resume, strategies."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from pipelines import train as train_binary
+from tfser import training
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+@pytest.fixture(scope="module")
+def data_dirs(data_000, data_001):
+    return {"000_mtl": data_000, "000_hard_pe": data_000, "001_hard": data_001}
+
+
+@pytest.mark.parametrize("experiment", sorted(training.EXPERIMENTS))
+def test_every_registered_experiment_trains_in_smoke_mode(experiment, data_dirs, tmp_path):
+    model_dir = str(tmp_path / experiment)
+    history = train_binary.train(experiment, model_dir, data_dir=data_dirs[experiment],
+                                 smoke=True)
+    assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
+    assert "val_loss" in history and "learning_rate" in history
+    config = training.load_params(model_dir)
+    assert config.smoke and config.name == experiment
+    assert config.data_dir == data_dirs[experiment]
+    for name in ("best.keras", "last.keras"):
+        assert os.path.exists(os.path.join(model_dir, "checkpoints", name))
+    assert [e["epoch"] for e in training.read_history(model_dir)] == [0, 1]
+    assert os.listdir(os.path.join(model_dir, "logs", "train"))
+    assert not os.path.exists(os.path.join(model_dir, "backup"))  # removed at the end
+    heads = config.head_names
+    if len(heads) > 1:  # per-head losses come from Keras
+        assert all(f"val_{head}_loss" in history for head in heads)
+    restored = keras.saving.load_model(os.path.join(model_dir, "checkpoints", "last.keras"))
+    assert sorted(restored.output) == sorted(heads)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Raises at the end of the first epoch, after the built-in callbacks ran."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt("simulated kill")
+
+
+def test_an_interrupted_run_resumes_at_the_next_epoch(data_dirs, tmp_path):
+    model_dir = str(tmp_path / "resume")
+    args = dict(data_dir=data_dirs["000_hard_pe"], smoke=True,
+                overrides=["optimizer.schedule={type: step_decay, every_epochs: 1, "
+                           "factor: 0.5}"])
+    with pytest.raises(KeyboardInterrupt):
+        train_binary.train("000_hard_pe", model_dir, callbacks=[_Interrupt()], **args)
+    assert [e["epoch"] for e in training.read_history(model_dir)] == [0]
+    assert os.path.isdir(os.path.join(model_dir, "backup"))
+    history = train_binary.train("000_hard_pe", model_dir, **args)
+    assert len(history["loss"]) == 1  # only epoch 1 ran again
+    entries = training.read_history(model_dir)
+    assert [e["epoch"] for e in entries] == [0, 1]
+    # The schedule follows the restored epoch counter.
+    assert entries[1]["learning_rate"] == pytest.approx(entries[0]["learning_rate"] / 2)
+
+
+def test_the_binary_runs_with_flags(data_dirs, tmp_path, monkeypatch):
+    model_dir = str(tmp_path / "binary")
+    argv = ["train", "--experiment=000_hard_pe", f"--model_dir={model_dir}",
+            f"--data_dir={data_dirs['000_hard_pe']}", "--smoke", "--fold=0",
+            "--params_override=seed=5", "--params_override=optimizer.name=rmsprop"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        train_binary.run()
+    assert exit_info.value.code in (None, 0)
+    config = training.load_params(model_dir)
+    assert (config.seed, config.optimizer.name, config.fold) == (5, "rmsprop", 0)
+
+
+def test_task_errors_name_the_missing_piece(data_dirs):
+    with pytest.raises(ValueError, match="no data_dir"):
+        training.EmotionTask(training.resolve_config("000_mtl"))
+    config = training.resolve_config("000_mtl", data_dir=data_dirs["000_mtl"],
+                                     overrides=["model.heads.0.name=arousal"])
+    with pytest.raises(ValueError, match="head 'arousal' is not a label view"):
+        training.EmotionTask(config)
+    config = training.resolve_config("000_mtl", data_dir=data_dirs["000_mtl"],
+                                     overrides=["features=[logspec_001]"])
+    with pytest.raises(ValueError, match=r"features \['logspec_001'\] are not in"):
+        training.EmotionTask(config)
+
+
+MIRRORED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from pipelines import train
+    from tfser import training
+    data_dir, out = sys.argv[1], sys.argv[2]
+    results = {}
+    for strategy in ("default", "mirrored"):
+        model_dir = f"{out}/{strategy}"
+        train.train("000_mtl", model_dir, data_dir=data_dir, smoke=True,
+                    strategy=strategy)
+        results[strategy] = training.read_history(model_dir)
+    results["replicas"] = training.get_strategy("mirrored").num_replicas_in_sync
+    print("RESULT" + json.dumps(results))
+""")
+
+
+def test_mirrored_on_two_logical_cpus_matches_default(data_dirs, tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, data_dirs["000_mtl"],
+                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = [l for l in done.stdout.splitlines() if l.startswith("RESULT")][-1]
+    results = json.loads(line[len("RESULT"):])
+    assert results["replicas"] == 2
+    default, mirrored = results["default"], results["mirrored"]
+    assert [e["epoch"] for e in mirrored] == [0, 1]
+    for a, b in zip(default, mirrored):
+        for key in ("loss", "val_loss", "emotion_loss", "val_secondary_loss"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-5), key

@@ -1,0 +1,110 @@
+"""The speech-emotion task: datasets, model, losses and metrics of one experiment.
+
+Everything problem-specific lives here; :mod:`tfser.training.trainer` only drives
+``fit``. Feature sizes and head sizes are read from the label and feature specs in
+``dataset_info.json``, so an experiment names heads by their stored label view::
+
+    task = EmotionTask(config)                 # an ExperimentConfig with data_dir set
+    model = task.build_model()
+    model.compile(optimizer=..., **task.compile_kwargs())
+    model.fit(task.build_dataset("train"), validation_data=task.build_dataset("dev"))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import keras
+import tensorflow as tf
+
+from tfser import data
+from tfser import models
+from tfser.models.config import FeatureInput, HeadConfig, ModelConfig, TrunkConfig
+from tfser.training.config import ExperimentConfig
+
+
+class EmotionTask:
+    """Builds the inputs, model and compile arguments of an :class:`ExperimentConfig`.
+
+    Attributes:
+      config: The experiment.
+      info: The featurized directory's :class:`~tfser.data.DatasetInfo`.
+      model_config: The full :class:`~tfser.models.ModelConfig` (features and head
+        sizes from the specs).
+    """
+
+    def __init__(self, config: ExperimentConfig):
+        if not config.data_dir:
+            raise ValueError(f"experiment '{config.name}' has no data_dir (pass --data_dir)")
+        self.config = config
+        self.info = data.load_info(config.data_dir)
+        self.info.check_fold(config.fold)
+        self.model_config = self._model_config()
+
+    @property
+    def feature_names(self) -> List[str]:
+        return [feature.name for feature in self.model_config.features]
+
+    @property
+    def head_names(self) -> List[str]:
+        return [head.name for head in self.model_config.heads]
+
+    def _model_config(self) -> ModelConfig:
+        names = list(self.config.features) or list(self.info.feature_specs)
+        unknown = [name for name in names if name not in self.info.feature_specs]
+        if unknown:
+            raise ValueError(f"features {unknown} are not in {self.info.data_dir}; stored: "
+                             f"{list(self.info.feature_specs)}")
+        features = tuple(FeatureInput.from_spec(self.info.feature_specs[n]) for n in names)
+        heads = []
+        for head in self.config.model["heads"]:
+            fields = {key: _plain(value) for key, value in head.items() if key != "name"}
+            spec = self.info.label_specs.get(head["name"])
+            if spec is None:
+                raise ValueError(f"head '{head['name']}' is not a label view of "
+                                 f"{self.info.data_dir}; stored: {list(self.info.label_specs)}")
+            heads.append(HeadConfig.from_label_spec(spec, **fields))
+        trunk = TrunkConfig.from_dict(_plain(self.config.model["trunk"]))
+        return ModelConfig(features=features, trunk=trunk, heads=tuple(heads),
+                           name=self.config.model.get("name", "tfser_model"))
+
+    def build_model(self) -> keras.Model:
+        """The uncompiled model (call inside the strategy scope)."""
+        return models.build_model(self.model_config)
+
+    def compile_kwargs(self) -> Dict[str, Any]:
+        """``loss``, ``loss_weights`` and ``weighted_metrics`` keyed by head."""
+        return models.compile_kwargs(self.model_config)
+
+    def class_weights(self) -> Dict[str, List[float]]:
+        """Inverse class-frequency weights of the heads the config weights."""
+        return {head: data.class_weights(self.info, self.config.fold, head).tolist()
+                for head, enabled in self.config.class_weighting.items() if enabled}
+
+    def build_dataset(self, part: str) -> tf.data.Dataset:
+        """``(features, targets, sample_weights)`` batches of one part of the fold.
+
+        Training batches are shuffled with the config's seed, carry the class weights
+        and stop after ``max_steps_per_epoch`` batches when that is set.
+        """
+        training = part == "train"
+        dataset = data.build_dataset(
+            self.info, self.config.fold, part, features=self.feature_names,
+            heads=self.head_names, batch_size=self.config.batch_size,
+            seed=self.config.seed, deterministic=True)
+        if training:
+            weights = self.class_weights()
+            if weights:
+                dataset = dataset.map(models.fold_class_weights(weights))
+            if self.config.max_steps_per_epoch:
+                dataset = dataset.take(self.config.max_steps_per_epoch)
+        return dataset
+
+
+def _plain(value: Any) -> Any:
+    """A plain dict/list copy of the frozen config data."""
+    if hasattr(value, "items"):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
