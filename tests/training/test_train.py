@@ -85,7 +85,7 @@ def test_task_errors_name_the_missing_piece(data_dirs):
     with pytest.raises(ValueError, match="no data_dir"):
         training.EmotionTask(training.resolve_config("000_mtl"))
     config = training.resolve_config("000_mtl", data_dir=data_dirs["000_mtl"],
-                                     overrides=["model.heads.0.name=arousal"])
+                                     overrides=["model.heads.1.name=arousal"])
     with pytest.raises(ValueError, match="head 'arousal' is not a label view"):
         training.EmotionTask(config)
     config = training.resolve_config("000_mtl", data_dir=data_dirs["000_mtl"],
