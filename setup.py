@@ -38,6 +38,7 @@ setup(
             "tfser-demo=pipelines.demo:run",
             "tfser-annotate=pipelines.build_annotations:run",
             "tfser-featurize=pipelines.featurize:run",
+            "tfser-train=pipelines.train:run",
         ],
     },
 )

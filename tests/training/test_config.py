@@ -63,6 +63,11 @@ def test_smoke_shrinks_every_registered_trunk_and_hidden_layer():
     assert config.batch_size == 8
 
 
+def test_smoke_leaves_bad_values_to_validation():
+    with pytest.raises(ValueError, match="epochs: must be an integer >= 1"):
+        training.resolve_config("000_mtl", overrides=["epochs=many"], smoke=True)
+
+
 def test_config_is_frozen():
     config = training.resolve_config("000_mtl")
     with pytest.raises(Exception):
@@ -109,6 +114,13 @@ def test_unknown_experiment_and_bad_file(tmp_path):
     typo.write_text("optimiser: {name: sgd}\n")
     with pytest.raises(ValueError, match=r"typo.yaml: experiment config: top level"):
         training.resolve_config("000_mtl", [str(typo)])
+
+
+def test_exponent_numbers_without_a_dot_are_numbers():
+    config = training.resolve_config("000_mtl", overrides=["optimizer.learning_rate=1e-4"])
+    assert config.optimizer.learning_rate == 1e-4
+    with pytest.raises(ValueError, match="optimizer.learning_rate"):
+        training.resolve_config("000_mtl", overrides=["optimizer.learning_rate=fast"])
 
 
 def test_step_decay_schedule():

@@ -32,6 +32,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 import yaml
 
 from tfser.beam import overrides as overrides_lib
+from tfser.training.experiments import EXPERIMENTS, shrink_for_smoke
 
 PARAMS_FILE = "params.yaml"
 OPTIMIZERS = ("adam", "adamax", "rmsprop", "sgd")
@@ -53,6 +54,12 @@ def _check_keys(data: Any, allowed: Iterable[str], where: str) -> None:
 
 
 def _number(value: Any, where: str, minimum: float = 0.0, strict: bool = False) -> float:
+    if isinstance(value, str):
+        # YAML 1.1 reads "1e-4" (no dot) as a string; accept what float() reads.
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value \
             or value < minimum or (strict and value == minimum) or value == float("inf"):
         _fail(where, f"must be a finite number {'>' if strict else '>='} {minimum}, "
@@ -170,6 +177,9 @@ class ExperimentConfig:
       max_steps_per_epoch: Cap on training batches per epoch (0 = a full pass).
       early_stopping: Early-stopping settings.
       seed: Seed of weights, shuffling and dropout.
+      shuffle: Shuffle the training data. Keras' ``fit`` under a distribution
+        strategy opens one extra pass over the data to build the model, so shuffled
+        orders differ from a default-strategy run; compare strategies unshuffled.
       class_weighting: Head -> whether its inverse class frequencies weight its loss.
       smoke: True when the run was shrunk to seconds (recorded, not re-applied).
     """
@@ -185,6 +195,7 @@ class ExperimentConfig:
     max_steps_per_epoch: int = 0
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     seed: int = 0
+    shuffle: bool = True
     class_weighting: Mapping[str, bool] = dataclasses.field(default_factory=dict)
     smoke: bool = False
     description: str = ""
@@ -219,9 +230,9 @@ class ExperimentConfig:
         for head, value in class_weighting.items():
             if not isinstance(value, bool):
                 _fail(f"class_weighting.{head}", f"must be true or false, got {value!r}")
-        for key in ("smoke",):
+        for key in ("smoke", "shuffle"):
             if not isinstance(data.get(key, False), bool):
-                _fail(key, f"must be true or false, got {data[key]!r}")
+                _fail(key, f"must be true or false, got {data.get(key)!r}")
         return cls(
             name=name, description=str(data.get("description", "")),
             data_dir=str(data.get("data_dir") or ""), fold=fold, features=tuple(features),
@@ -233,6 +244,7 @@ class ExperimentConfig:
                                          "max_steps_per_epoch", 0),
             early_stopping=EarlyStoppingConfig.from_dict(data.get("early_stopping") or {}),
             seed=_integer(data.get("seed", 0), "seed", 0),
+            shuffle=data.get("shuffle", True),
             class_weighting=_freeze(dict(class_weighting)), smoke=data.get("smoke", False))
 
     def to_dict(self) -> Dict[str, Any]:
@@ -243,6 +255,7 @@ class ExperimentConfig:
             "optimizer": dataclasses.asdict(self.optimizer), "batch_size": self.batch_size,
             "epochs": self.epochs, "max_steps_per_epoch": self.max_steps_per_epoch,
             "early_stopping": dataclasses.asdict(self.early_stopping), "seed": self.seed,
+            "shuffle": self.shuffle,
             "class_weighting": _thaw(self.class_weighting), "smoke": self.smoke,
         }
 
@@ -271,79 +284,6 @@ def _check_model(model: Any) -> Dict[str, Any]:
     if len(set(names)) != len(names):
         _fail("model.heads", f"duplicate head names {names}")
     return _thaw(model)
-
-
-# ------------------------------------------------------------------ registry
-
-_DNN_000 = {"type": "dnn", "params": {"units": [512, 512]}}
-_OPTIMIZER_000 = {"name": "adam", "learning_rate": 1e-3}
-
-EXPERIMENTS: Dict[str, Dict[str, Any]] = {
-    "000_mtl": {
-        "name": "000_mtl",
-        "description": "Paper 000: DNN 2x512 on eGeMAPS, primary emotion (hard) plus "
-                       "secondary emotions (KL), loss weights 0.44 / 0.56; data from "
-                       "configs/featurize/synthetic_000.yaml.",
-        "features": ["egemaps_functionals"],
-        "model": {"name": "mtl_000", "trunk": _DNN_000, "heads": [
-            {"name": "emotion", "loss_weight": 0.44},
-            {"name": "secondary", "loss": "secondary_kl", "loss_weight": 0.56}]},
-        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
-        "early_stopping": {"monitor": "val_loss", "patience": 10},
-        "class_weighting": {"emotion": True},
-    },
-    "000_hard_pe": {
-        "name": "000_hard_pe",
-        "description": "Paper 000's single-task baseline: the same DNN on the primary "
-                       "emotion only; data from configs/featurize/synthetic_000.yaml.",
-        "features": ["egemaps_functionals"],
-        "model": {"name": "hard_pe_000", "trunk": _DNN_000,
-                  "heads": [{"name": "emotion"}]},
-        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
-        "early_stopping": {"monitor": "val_loss", "patience": 10},
-        "class_weighting": {"emotion": True},
-    },
-    "001_hard": {
-        "name": "001_hard",
-        "description": "Paper 001: CNN-BLSTM-attention on the log power spectrogram, "
-                       "hard primary emotion, Adam 5e-4, batch 16; data from "
-                       "configs/featurize/synthetic_001.yaml.",
-        "features": ["logspec_001"],
-        "model": {"name": "hard_001", "trunk": {"type": "cnn_blstm_attention", "params": {}},
-                  "heads": [{"name": "emotion", "hidden": [64]}]},
-        "optimizer": {"name": "adam", "learning_rate": 5e-4}, "batch_size": 16,
-        "epochs": 50, "early_stopping": {"monitor": "val_loss", "patience": 10},
-    },
-}
-
-# Trunk params that make each registered architecture tiny for --smoke.
-SMOKE_TRUNK_PARAMS: Dict[str, Dict[str, Any]] = {
-    "dnn": {"units": [8]},
-    "cnn_blstm_attention": {"filters": [2, 2, 2], "lstm_units": 4, "attention_units": 4},
-    "blstm_dnn_attention": {"input_units": 8, "lstm_units": 4, "output_units": 8},
-    "lstm_seq": {"units": [4]},
-    "vggm": {"filters": [2, 2, 2, 2, 2], "fc6_units": 8, "fc7_units": 8},
-}
-SMOKE_EPOCHS = 2
-SMOKE_STEPS = 2
-SMOKE_BATCH_SIZE = 8
-
-
-def shrink_for_smoke(data: Mapping[str, Any]) -> Dict[str, Any]:
-    """A copy of a plain config dict shrunk to seconds (tiny layers, 2 epochs of 2 steps)."""
-    data = copy.deepcopy(dict(data))
-    model = data.get("model") or {}
-    trunk = model.get("trunk")
-    if isinstance(trunk, dict) and trunk.get("type") in SMOKE_TRUNK_PARAMS:
-        trunk["params"] = {**(trunk.get("params") or {}), **SMOKE_TRUNK_PARAMS[trunk["type"]]}
-    for head in model.get("heads") or []:
-        if isinstance(head, dict) and head.get("hidden"):
-            head["hidden"] = [min(int(width), 4) for width in head["hidden"]]
-    data["epochs"] = min(int(data.get("epochs", SMOKE_EPOCHS)), SMOKE_EPOCHS)
-    data["max_steps_per_epoch"] = SMOKE_STEPS
-    data["batch_size"] = min(int(data.get("batch_size", SMOKE_BATCH_SIZE)), SMOKE_BATCH_SIZE)
-    data["smoke"] = True
-    return data
 
 
 def _merge(base: Dict[str, Any], delta: Mapping[str, Any]) -> Dict[str, Any]:

@@ -62,7 +62,8 @@ class EmotionTask:
             spec = self.info.label_specs.get(head["name"])
             if spec is None:
                 raise ValueError(f"head '{head['name']}' is not a label view of "
-                                 f"{self.info.data_dir}; stored: {list(self.info.label_specs)}")
+                                 f"{self.info.data_dir}; stored: "
+                                 f"{list(self.info.label_specs)}")
             heads.append(HeadConfig.from_label_spec(spec, **fields))
         trunk = TrunkConfig.from_dict(_plain(self.config.model["trunk"]))
         return ModelConfig(features=features, trunk=trunk, heads=tuple(heads),
@@ -84,14 +85,16 @@ class EmotionTask:
     def build_dataset(self, part: str) -> tf.data.Dataset:
         """``(features, targets, sample_weights)`` batches of one part of the fold.
 
-        Training batches are shuffled with the config's seed, carry the class weights
+        Training batches are shuffled with the config's seed (unless ``shuffle`` is
+        off), carry the class weights
         and stop after ``max_steps_per_epoch`` batches when that is set.
         """
         training = part == "train"
         dataset = data.build_dataset(
             self.info, self.config.fold, part, features=self.feature_names,
             heads=self.head_names, batch_size=self.config.batch_size,
-            seed=self.config.seed, deterministic=True)
+            shuffle=training and self.config.shuffle, seed=self.config.seed,
+            deterministic=True)
         if training:
             weights = self.class_weights()
             if weights:

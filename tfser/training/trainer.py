@@ -27,6 +27,9 @@ from tfser.training.config import ExperimentConfig, OptimizerConfig, save_params
 from tfser.training.task import EmotionTask
 
 STRATEGIES = ("default", "mirrored")
+# One MirroredStrategy per process: collective ops of a second one can clash with the
+# first one's in the same process.
+_MIRRORED: List[tf.distribute.Strategy] = []
 HISTORY_FILE = "history.json"
 
 
@@ -44,7 +47,9 @@ def get_strategy(name: str) -> tf.distribute.Strategy:
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        if not _MIRRORED:
+            _MIRRORED.append(tf.distribute.MirroredStrategy())
+        return _MIRRORED[0]
     raise ValueError(f"unknown strategy {name!r}; choose from {list(STRATEGIES)}")
 
 
@@ -165,5 +170,6 @@ class Trainer:
                                **self.task.compile_kwargs())
         history = self.model.fit(
             self.task.build_dataset("train"), validation_data=self.task.build_dataset("dev"),
-            epochs=self.config.epochs, callbacks=self.build_callbacks(), verbose=2)
+            epochs=self.config.epochs, callbacks=self.build_callbacks(), verbose=2,
+            shuffle=False)  # the task shuffles (with its seed) in tf.data
         return history.history

@@ -1,0 +1,89 @@
+"""Registered base experiments and the ``smoke`` shrink.
+
+Each entry of :data:`EXPERIMENTS` is a plain config dict that
+:func:`tfser.training.config.resolve_config` starts from; YAML deltas and overrides
+change it from there. Heads are named by their stored label view (see
+:mod:`tfser.training.task`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Mapping
+
+_DNN_000 = {"type": "dnn", "params": {"units": [512, 512]}}
+_OPTIMIZER_000 = {"name": "adam", "learning_rate": 1e-3}
+
+EXPERIMENTS: Dict[str, Dict[str, Any]] = {
+    "000_mtl": {
+        "name": "000_mtl",
+        "description": "Paper 000: DNN 2x512 on eGeMAPS, primary emotion (hard) plus "
+                       "secondary emotions (KL), loss weights 0.44 / 0.56; data from "
+                       "configs/featurize/synthetic_000.yaml.",
+        "features": ["egemaps_functionals"],
+        "model": {"name": "mtl_000", "trunk": _DNN_000, "heads": [
+            {"name": "emotion", "loss_weight": 0.44},
+            {"name": "secondary", "loss": "secondary_kl", "loss_weight": 0.56}]},
+        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
+        "early_stopping": {"monitor": "val_loss", "patience": 10},
+        "class_weighting": {"emotion": True},
+    },
+    "000_hard_pe": {
+        "name": "000_hard_pe",
+        "description": "Paper 000's single-task baseline: the same DNN on the primary "
+                       "emotion only; data from configs/featurize/synthetic_000.yaml.",
+        "features": ["egemaps_functionals"],
+        "model": {"name": "hard_pe_000", "trunk": _DNN_000,
+                  "heads": [{"name": "emotion"}]},
+        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
+        "early_stopping": {"monitor": "val_loss", "patience": 10},
+        "class_weighting": {"emotion": True},
+    },
+    "001_hard": {
+        "name": "001_hard",
+        "description": "Paper 001: CNN-BLSTM-attention on the log power spectrogram, "
+                       "hard primary emotion, Adam 5e-4, batch 16; data from "
+                       "configs/featurize/synthetic_001.yaml.",
+        "features": ["logspec_001"],
+        "model": {"name": "hard_001", "trunk": {"type": "cnn_blstm_attention", "params": {}},
+                  "heads": [{"name": "emotion", "hidden": [64]}]},
+        "optimizer": {"name": "adam", "learning_rate": 5e-4}, "batch_size": 16,
+        "epochs": 50, "early_stopping": {"monitor": "val_loss", "patience": 10},
+    },
+}
+
+# Trunk params that make each registered architecture tiny for --smoke.
+SMOKE_TRUNK_PARAMS: Dict[str, Dict[str, Any]] = {
+    "dnn": {"units": [8]},
+    "cnn_blstm_attention": {"filters": [2, 2, 2], "lstm_units": 4, "attention_units": 4},
+    "blstm_dnn_attention": {"input_units": 8, "lstm_units": 4, "output_units": 8},
+    "lstm_seq": {"units": [4]},
+    "vggm": {"filters": [2, 2, 2, 2, 2], "fc6_units": 8, "fc7_units": 8},
+}
+SMOKE_EPOCHS = 2
+SMOKE_STEPS = 2
+SMOKE_BATCH_SIZE = 8
+
+
+def shrink_for_smoke(data: Mapping[str, Any]) -> Dict[str, Any]:
+    """A copy of a plain config dict shrunk to seconds (tiny layers, 2 epochs of 2 steps)."""
+    data = copy.deepcopy(dict(data))
+    model = data.get("model") or {}
+    trunk = model.get("trunk")
+    if isinstance(trunk, dict) and trunk.get("type") in SMOKE_TRUNK_PARAMS:
+        trunk["params"] = {**(trunk.get("params") or {}), **SMOKE_TRUNK_PARAMS[trunk["type"]]}
+    for head in model.get("heads") or []:
+        if isinstance(head, dict) and head.get("hidden"):
+            head["hidden"] = [_at_most(width, 4) for width in head["hidden"]]
+    data["epochs"] = _at_most(data.get("epochs"), SMOKE_EPOCHS)
+    data["max_steps_per_epoch"] = SMOKE_STEPS
+    data["batch_size"] = _at_most(data.get("batch_size"), SMOKE_BATCH_SIZE)
+    data["smoke"] = True
+    return data
+
+
+def _at_most(value: Any, cap: int) -> Any:
+    """``min(value, cap)`` for a positive integer; anything else is left to validation."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return min(value, cap)
+    return cap if value is None else value
