@@ -257,8 +257,9 @@ class ConcordanceLoss(keras.losses.Loss):
         return _per_replica(ops.sum(per_attribute))
 
     def call(self, y_true, y_pred):
-        raise NotImplementedError("ConcordanceLoss is a batch statistic; call the loss "
-                                  "object itself")
+        # CCC is a statistic of the whole (weighted) batch, so there is no per-sample
+        # loss for Keras to weight: __call__ above is the only entry point.
+        raise TypeError("ConcordanceLoss is a batch statistic; call the loss object itself")
 
     def get_config(self):
         config = super().get_config()
