@@ -35,7 +35,7 @@ def test_registered_bases_follow_the_papers():
 def test_every_experiment_file_loads_with_the_command_on_its_first_line(path):
     with open(path, encoding="utf-8") as handle:
         first = handle.readline()
-    assert first.startswith("# python -m pipelines.train --experiment=")
+    assert first.startswith("# tfser-train --experiment=")
     experiment = first.split("--experiment=")[1].split()[0]
     assert f"--config_file=configs/experiments/{os.path.basename(path)}" in first
     training.resolve_config(experiment, [path])
