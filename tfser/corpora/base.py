@@ -10,8 +10,9 @@ loader cannot use is recorded as a :class:`Reject` with a reason, so that
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
-from typing import List
+from typing import Iterator, List, Tuple
 
 import pandas as pd
 
@@ -66,3 +67,29 @@ class LoadResult:
         path = os.path.join(directory, "rejects.csv")
         self.rejects_frame().to_csv(path, index=False)
         return path
+
+
+def iter_wav_files(root: str, directory: str, recursive: bool = False,
+                   corpus: str = "") -> Iterator[Tuple[str, str, str]]:
+    """Candidate audio files of a corpus in a stable order.
+
+    Yields ``(path, rel, stem)`` for every ``.wav`` file under ``directory`` (sorted,
+    sub-folders too when ``recursive``), ``rel`` being the path relative to ``root``
+    with forward slashes. macOS ``._*`` metadata files are not audio and are skipped
+    with a log line, so they are neither items nor rejects.
+    """
+    if recursive:
+        walk = os.walk(directory)
+    else:
+        walk = [(directory, [], os.listdir(directory))]
+    for folder, dirs, files in walk:
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if not name.lower().endswith(".wav") or not os.path.isfile(path):
+                continue
+            if name.startswith("._"):
+                logging.getLogger("tfser.corpora").info(
+                    "%s: skipping macOS metadata file %s", corpus or "corpus", path)
+                continue
+            yield path, os.path.relpath(path, root).replace(os.sep, "/"), name[:-4]

@@ -75,7 +75,7 @@ from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.base import LoadResult, Reject, iter_wav_files
 import tfser.features.audio_io as audio_io
 
 CORPUS = "emodb"
@@ -304,16 +304,8 @@ def load(root: str, perception_file: Optional[str] = None, audio_check: bool = F
     seen: Dict[str, str] = {}
     unmatched: List[str] = []
     found = 0
-    for name in sorted(os.listdir(wav_dir)):
-        path = os.path.join(wav_dir, name)
-        if not name.lower().endswith(".wav") or not os.path.isfile(path):
-            continue
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
-        if name.startswith("._"):
-            _log.info("EmoDB: skipping macOS metadata file %s", path)
-            continue
+    for path, rel, stem in iter_wav_files(root, wav_dir, corpus="EmoDB"):
         found += 1
-        stem = name[:-4]
         try:
             fields = parse_name(stem)
         except BadNameError as error:

@@ -54,7 +54,7 @@ from typing import Dict, List
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.base import LoadResult, Reject, iter_wav_files
 from tfser.features.audio_io import AudioError, probe
 
 CORPUS = "ravdess"
@@ -145,50 +145,41 @@ def load(root: str) -> LoadResult:
     rejects: List[Reject] = []
     seen: Dict[str, str] = {}
     found = 0
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            if not name.lower().endswith(".wav"):
-                continue
-            path = os.path.join(folder, name)
-            rel = os.path.relpath(path, root).replace(os.sep, "/")
-            if name.startswith("._"):
-                _log.info("RAVDESS: skipping macOS metadata file %s", path)
-                continue
-            found += 1
-            stem = name[:-4]
-            try:
-                fields = parse_name(stem)
-            except BadNameError as error:
-                rejects.append(Reject(item=rel, reason=str(error), source=rel))
-                continue
-            actor_dir = _ACTOR_DIR.match(os.path.basename(folder))
-            if actor_dir and int(actor_dir.group(1)) != fields["actor"]:
-                rejects.append(Reject(item=rel, source=rel, reason=(
-                    f"actor {fields['actor']:02d} in the name but the file lies in "
-                    f"{os.path.basename(folder)}")))
-                continue
-            if stem in seen:
-                rejects.append(Reject(item=rel, source=rel,
-                                      reason=f"duplicate of {seen[stem]}"))
-                continue
-            try:
-                info = probe(path)
-            except AudioError as error:
-                rejects.append(Reject(item=rel, source=rel,
-                                      reason=f"unusable audio: {error.problem}"))
-                continue
-            seen[stem] = rel
-            actor = fields["actor"]
-            extra = dict(fields, sample_rate=info.sample_rate, channels=info.channels)
-            utterances.append(schema.Utterance(
-                utt_id=stem, corpus=CORPUS, audio_path=rel, duration_s=info.duration_s,
-                speaker_id=f"{CORPUS}:{actor:02d}", session_id=None,
-                gender="male" if actor % 2 else "female", official_split=None,
-                intended_label=fields["emotion"], extra=extra))
-            ratings.append(schema.Rating(
-                utt_id=stem, rater_id=INTENDED_RATER, rater_type="intended",
-                primary=fields["emotion"], primary_raw=fields["emotion_code"]))
+    for path, rel, stem in iter_wav_files(root, root, recursive=True, corpus="RAVDESS"):
+        folder = os.path.dirname(path)
+        found += 1
+        try:
+            fields = parse_name(stem)
+        except BadNameError as error:
+            rejects.append(Reject(item=rel, reason=str(error), source=rel))
+            continue
+        actor_dir = _ACTOR_DIR.match(os.path.basename(folder))
+        if actor_dir and int(actor_dir.group(1)) != fields["actor"]:
+            rejects.append(Reject(item=rel, source=rel, reason=(
+                f"actor {fields['actor']:02d} in the name but the file lies in "
+                f"{os.path.basename(folder)}")))
+            continue
+        if stem in seen:
+            rejects.append(Reject(item=rel, source=rel,
+                                  reason=f"duplicate of {seen[stem]}"))
+            continue
+        try:
+            info = probe(path)
+        except AudioError as error:
+            rejects.append(Reject(item=rel, source=rel,
+                                  reason=f"unusable audio: {error.problem}"))
+            continue
+        seen[stem] = rel
+        actor = fields["actor"]
+        extra = dict(fields, sample_rate=info.sample_rate, channels=info.channels)
+        utterances.append(schema.Utterance(
+            utt_id=stem, corpus=CORPUS, audio_path=rel, duration_s=info.duration_s,
+            speaker_id=f"{CORPUS}:{actor:02d}", session_id=None,
+            gender="male" if actor % 2 else "female", official_split=None,
+            intended_label=fields["emotion"], extra=extra))
+        ratings.append(schema.Rating(
+            utt_id=stem, rater_id=INTENDED_RATER, rater_type="intended",
+            primary=fields["emotion"], primary_raw=fields["emotion_code"]))
 
     meta = schema.TableMeta(
         corpus=CORPUS, categories=list(CATEGORIES), secondary_categories=[], dimensions={},
