@@ -39,6 +39,9 @@ setup(
             "tfser-annotate=pipelines.build_annotations:run",
             "tfser-featurize=pipelines.featurize:run",
             "tfser-train=pipelines.train:run",
+            "tfser-evaluate=pipelines.evaluate:run",
+            "tfser-export=pipelines.export:run",
+            "tfser-predict=pipelines.predict:run",
         ],
     },
 )
