@@ -305,7 +305,15 @@ def test_loader_reads_the_corpus_and_rejects_missing_audio(corpus, tmp_path):
     root, table = corpus
     result = synthetic_loader.load(root)
     assert result.items_found == len(table.utterances) and result.rejects == []
-    assert annotations.tables_equal(result.table, table)
+    assert result.table.utterances.equals(table.utterances)
+    assert result.table.ratings.equals(table.ratings)
+    assert result.table.meta.audio_root == os.path.abspath(root)
+    # Written elsewhere (tfser-annotate --out), the table still finds the corpus audio.
+    annotations.save_table(result.table, str(tmp_path / "annotated"))
+    moved = annotations.load_table(str(tmp_path / "annotated"))
+    first = moved.utterances["audio_path"].iloc[0]
+    assert moved.resolve_audio(first) == table.resolve_audio(first)
+    assert os.path.isfile(moved.resolve_audio(first))
 
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)

@@ -7,6 +7,7 @@ aside as a reject, together with its ratings and traces.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from tfser import annotations
@@ -41,6 +42,13 @@ def load(root: str, check_audio: bool = True, **options) -> LoadResult:
     table = annotations.load_table(root)
     if table.meta.corpus != CORPUS:
         raise ValueError(f"{root} holds corpus '{table.meta.corpus}', not '{CORPUS}'")
+    if not table.meta.audio_root:
+        # The table is written elsewhere (tfser-annotate --out): its relative audio
+        # paths must keep resolving against the generated corpus.
+        table = annotations.AnnotationTable(
+            meta=dataclasses.replace(table.meta, audio_root=os.path.abspath(root)),
+            utterances=table.utterances, ratings=table.ratings, traces=table.traces,
+            root=table.root)
     found = len(table.utterances)
     rejects = []
     if check_audio:
