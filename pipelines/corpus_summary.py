@@ -1,16 +1,13 @@
-"""tfser-demo (``make demo``): the embedded synthetic corpus and what its raters say.
-
-Usage::
-
-    tfser-demo --out build/demo [--seed 0] [--size default] [--regenerate]
+"""Stage 1 of ``make demo``: the embedded synthetic corpus and what its raters say.
 
 Generates the default synthetic corpus (or reuses one generated with the same seed
-and size), derives the label views a multitask SER model trains on, and prints the
-summary a researcher checks before training: utterances per speaker and class,
-rater agreement (Fleiss' kappa, Krippendorff's alpha), human performance by
+and size), derives the label views a multitask SER model trains on, and summarises
+what a researcher checks before training: utterances per speaker and class, rater
+agreement (Fleiss' kappa, Krippendorff's alpha), human performance by
 leave-one-rater-out (paper 000), the share of utterances with no plurality winner,
-label-view examples and the speaker-independent protocols. Everything printed is
-also written to ``summary.json`` and ``summary.md``; plots go to ``*.png``.
+label-view examples and the speaker-independent protocols. :func:`write_outputs`
+writes it to ``corpus_summary.json`` / ``corpus_summary.md`` with the plot
+``human_confusion.png``. :mod:`pipelines.demo` runs it before training.
 """
 
 from __future__ import annotations
@@ -21,8 +18,6 @@ import time
 
 import numpy as np
 import pandas as pd
-from absl import app
-from absl import flags
 
 from tfser import annotations
 from tfser import labels
@@ -31,9 +26,6 @@ from tfser.annotations import splits
 from tfser.evaluation import agreement
 from tfser.evaluation import human
 from tfser.evaluation import plots
-
-FLAGS = flags.FLAGS
-_DEFINED = False
 
 # The label views of paper 000 (primary + secondary), 001 (soft a=0.75, existence)
 # and 003 (dimensional), over the 8 primary classes; "other" is excluded.
@@ -49,18 +41,6 @@ DEMO_SPEC = {
         {"name": "speaker", "kind": "speaker"},
     ],
 }
-
-
-def define_flags() -> None:
-    """Defines the flags (at run time, so pipelines can be imported side by side)."""
-    global _DEFINED
-    if _DEFINED:
-        return
-    flags.DEFINE_string("out", "build/demo", "Output directory.")
-    flags.DEFINE_integer("seed", 0, "Seed of the synthetic corpus.", lower_bound=0)
-    flags.DEFINE_enum("size", "default", list(synthetic.SIZES), "Corpus size.")
-    flags.DEFINE_boolean("regenerate", False, "Generate the corpus even if it exists.")
-    _DEFINED = True
 
 
 def prepare_corpus(out_dir: str, seed: int, size: str, regenerate: bool):
@@ -194,7 +174,7 @@ def summarise(table, generation_seconds) -> dict:
 def render_markdown(summary: dict, command: str) -> str:
     hp = summary["human_performance"]
     lines = [
-        "# tfser demo: the synthetic corpus and its raters",
+        "# tfser demo, stage 1: the synthetic corpus and its raters",
         "",
         f"Reproduce: `{command}`",
         "",
@@ -267,11 +247,11 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def write_outputs(summary: dict, out_dir: str, command: str) -> dict:
-    """Writes summary.json, summary.md and the PNG plots; returns their paths."""
+    """Writes corpus_summary.json, corpus_summary.md and the PNG plot; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {
-        "json": os.path.join(out_dir, "summary.json"),
-        "markdown": os.path.join(out_dir, "summary.md"),
+        "json": os.path.join(out_dir, "corpus_summary.json"),
+        "markdown": os.path.join(out_dir, "corpus_summary.md"),
         "human_confusion": os.path.join(out_dir, "human_confusion.png"),
     }
     plots.plot_confusion_matrix(summary["human_confusion"], summary["classes"],
@@ -287,24 +267,3 @@ def write_outputs(summary: dict, out_dir: str, command: str) -> dict:
     with open(paths["markdown"], "w", encoding="utf-8") as handle:
         handle.write(markdown)
     return paths
-
-
-def main(argv) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    command = f"tfser-demo --out={FLAGS.out} --seed={FLAGS.seed} --size={FLAGS.size}"
-    table, seconds = prepare_corpus(FLAGS.out, FLAGS.seed, FLAGS.size, FLAGS.regenerate)
-    summary = summarise(table, seconds)
-    paths = write_outputs(summary, FLAGS.out, command)
-    with open(paths["markdown"], encoding="utf-8") as handle:
-        print(handle.read())
-    print("Written: " + ", ".join(paths.values()))
-
-
-def run() -> None:
-    define_flags()
-    app.run(main)
-
-
-if __name__ == "__main__":
-    run()

@@ -5,12 +5,23 @@ Usage::
     python -m pipelines.train --experiment=000_mtl \\
         --data_dir=build/features/synthetic_000 --model_dir=runs/000_mtl \\
         [--config_file=configs/experiments/x.yaml ...] [--params_override=key=value ...] \\
-        [--fold=0] [--strategy=default|mirrored] [--smoke]
+        [--fold=0] [--strategy=default|mirrored|multi_worker] [--smoke]
 
 The experiment resolves as registered base -> each --config_file -> each
 --params_override -> --data_dir / --fold -> --smoke, and is saved as params.yaml in
 --model_dir. Running the same command again after an interruption resumes from the
 last finished epoch.
+
+--fold=all (or a comma-separated list such as --fold=0,3 or names) trains every chosen
+fold of the featurized directory's split protocol into --model_dir/folds/<fold>/ and
+writes --model_dir/folds.json (tfser.training.cross_validation); folds that finished are
+skipped when the command runs again.
+
+--strategy=multi_worker runs one process per worker, each started with the same flags
+and a TF_CONFIG environment variable naming the cluster and its own task, e.g.
+TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type":
+"worker", "index": 0}}' (index 1 on host2); worker 0 is the chief and writes
+--model_dir, which must be on storage all workers read (see tfser.training.custom_loop).
 """
 
 from __future__ import annotations
@@ -39,8 +50,10 @@ def define_flags() -> None:
     flags.DEFINE_string("model_dir", None, "Run directory (params, checkpoints, logs).")
     flags.DEFINE_string("data_dir", None, "Featurized directory (tfser-featurize --out); "
                                           "overrides the config's data_dir.")
-    flags.DEFINE_string("fold", None, "Fold index or name; overrides the config's fold.")
-    flags.DEFINE_enum("strategy", "default", ["default", "mirrored"],
+    flags.DEFINE_string("fold", None, "Fold index or name; overrides the config's fold. "
+                                      "'all' or a comma-separated list trains those folds "
+                                      "as a cross-validation into --model_dir/folds/.")
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                       "Distribution strategy.")
     flags.DEFINE_boolean("smoke", False, "Shrink the experiment to seconds.")
     for name in ("experiment", "model_dir"):
@@ -72,9 +85,20 @@ def train(experiment: str, model_dir: str, config_files=(), overrides=(), data_d
     return training.Trainer(task, model_dir, strategy=strategy, callbacks=callbacks).train()
 
 
+def is_fold_selection(value) -> bool:
+    """True for ``--fold`` values that ask for a cross-validation (``all``, ``0,3``)."""
+    return value is not None and (value.strip() == "all" or "," in value)
+
+
 def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    if is_fold_selection(FLAGS.fold):
+        from tfser import training  # pylint: disable=import-outside-toplevel
+        training.train_folds(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file,
+                             FLAGS.params_override, data_dir=FLAGS.data_dir,
+                             folds=FLAGS.fold, strategy=FLAGS.strategy, smoke=FLAGS.smoke)
+        return
     train(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file, FLAGS.params_override,
           data_dir=FLAGS.data_dir, fold=_fold(FLAGS.fold), strategy=FLAGS.strategy,
           smoke=FLAGS.smoke)

@@ -103,7 +103,7 @@ def test_pipeline_options_pass_through():
     options = tfser_beam.make_pipeline_options(["--direct_num_workers=2", "--job_name=x"])
     all_options = options.get_all_options()
     assert all_options["direct_running_mode"] == "multi_threading"
-    assert all_options["runner"] == "DirectRunner"
+    assert all_options["runner"] == "FnApiRunner"
     assert all_options["job_name"] == "x"
     explicit = tfser_beam.make_pipeline_options(
         {"direct_num_workers": 2, "direct_running_mode": "multi_processing"})

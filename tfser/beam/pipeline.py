@@ -18,7 +18,9 @@ never sees a mix of old and new shards, and a failed run leaves the old output i
 The output directory must be on a file system the driver can rename in (local disk or
 a shared mount reachable by every worker).
 
-Runner: the DirectRunner by default. ``direct_num_workers > 1`` switches it to the
+Runner: Beam's local FnApiRunner by default (what the DirectRunner runs these
+transforms on, without its attempt to download the Prism runner from GitHub first);
+it reads the DirectRunner's options. ``direct_num_workers > 1`` switches it to the
 ``multi_threading`` mode unless ``direct_running_mode`` is given: openSMILE and
 TensorFlow release the GIL while they compute, so threads scale (measured 1.9x with 2
 threads on 2 cores for eGeMAPS functionals, ``benchmarks/featurize.py``), whereas every
@@ -106,7 +108,7 @@ class FeaturizeResult:
 def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
     """PipelineOptions from options, an argv list or a dict.
 
-    ``direct_num_workers`` other than 1 selects the DirectRunner's ``multi_threading``
+    ``direct_num_workers`` other than 1 selects the local runner's ``multi_threading``
     mode unless ``direct_running_mode`` is given (see the module docstring for why
     threads, not processes).
     """
@@ -120,7 +122,10 @@ def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
         options = PipelineOptions(list(options))
     standard = options.view_as(StandardOptions)
     if standard.runner is None:
-        standard.runner = "DirectRunner"  # said explicitly: Beam logs a notice otherwise
+        # The local runner the DirectRunner ends up on: Beam 2.77's DirectRunner first
+        # tries to download the Prism runner binary from GitHub at run time (fails
+        # offline, and online runs a different runner than the one tested here).
+        standard.runner = "FnApiRunner"
     direct = options.view_as(DirectOptions)
     explicit = options.get_all_options(drop_default=True)
     if direct.direct_num_workers != 1 and "direct_running_mode" not in explicit:
@@ -200,7 +205,7 @@ def build_pipeline(config: FeaturizeConfig, table_dir: str, out_dir: str,
       config: The validated configuration.
       table_dir: Annotation table directory (``tfser.annotations.save_table`` layout).
       out_dir: Output directory (must not exist unless ``overwrite``).
-      pipeline_options: Beam options (object, argv list or dict); DirectRunner default.
+      pipeline_options: Beam options (object, argv list or dict); local FnApiRunner default.
       overwrite: Replace an existing ``out_dir`` atomically.
       created_by: The command recorded in dataset_info.json and config.yaml.
       log_every: Progress line per worker every this many utterances.

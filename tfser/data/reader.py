@@ -62,6 +62,9 @@ from tfser.features import example_codec as codec
 from tfser.features.example_codec import LENGTH_SUFFIX, length_key  # noqa: F401  (re-exported)
 
 DEFAULT_SHUFFLE_BUFFER = 1024
+# cache=None caches a part in memory when all it reads is fixed-size and its parsed
+# examples take at most this much (functionals: ~1 M examples of 88 values).
+AUTO_CACHE_MAX_BYTES = 512 * 2 ** 20
 # Enough speaker files read at once to mix speakers well without thousands of open files.
 MAX_PARALLEL_FILES = 16
 
@@ -157,7 +160,8 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
                   include_variants: Optional[bool] = None,
                   pad_to_bucket: Optional[Sequence[int]] = None,
                   drop_remainder: bool = False, repeat: bool = False,
-                  cache: Union[bool, str] = False, deterministic: Optional[bool] = None,
+                  cache: Union[bool, str, None] = None,
+                  deterministic: Optional[bool] = None,
                   num_parallel_calls: int = tf.data.AUTOTUNE, return_meta: bool = False,
                   lengths: bool = True, shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
                   std_floor: float = norm.DEFAULT_STD_FLOOR) -> tf.data.Dataset:
@@ -183,7 +187,13 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
         selected sequence feature (or sequence target when no feature is one).
       drop_remainder: Drop a last incomplete batch (per bucket when bucketing).
       repeat: Repeat forever (then pass ``steps_per_epoch`` to ``fit``).
-      cache: Cache parsed, normalised examples: True in memory, a path for a file.
+      cache: Cache parsed, normalised examples: True in memory, a path for a file,
+        False never; None (default) caches in memory when every selected feature and
+        head is fixed-size (functionals) and the part's parsed examples fit in
+        :data:`AUTO_CACHE_MAX_BYTES` (see :func:`auto_cache`). Parsing one example at
+        a time costs more than a training step of a small functionals model takes;
+        from the second pass on, cached examples are only reshuffled and batched.
+        Examples cached in memory are reshuffled over the whole part each epoch.
       deterministic: Keep a fixed element order despite parallelism (default: True
         unless shuffling; pass True with a seed for a reproducible shuffled order).
       num_parallel_calls: Parallelism of reading and parsing.
@@ -221,6 +231,8 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
         raise ValueError(f"stored features {clashes} clash with length inputs; pass "
                          "lengths=False")
     normalisers = _normalisers(info, fold, part, feature_names, normalisation, std_floor)
+    if cache is None:
+        cache = auto_cache(info, fold, part, include_variants, feature_specs, label_specs)
     parse = codec.make_parser(feature_specs, label_specs)
 
     def to_model_inputs(serialized):
@@ -255,6 +267,11 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
     if cache:
         dataset = dataset.cache(cache if isinstance(cache, str) else "")
         if shuffle:
+            if not isinstance(cache, str):
+                # In memory anyway: reshuffle the whole part, not a window of the
+                # order the first pass happened to cache.
+                shuffle_buffer = max(shuffle_buffer, info.count(fold, part,
+                                                                include_variants) or 0)
             dataset = dataset.shuffle(shuffle_buffer, seed=seed,
                                       reshuffle_each_iteration=True)
     if repeat:
@@ -268,6 +285,25 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
         steps = count // batch_size if drop_remainder else math.ceil(count / batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def auto_cache(info: DatasetInfo, fold: FoldKey, part: str, include_variants: bool,
+               feature_specs: Sequence[codec.FeatureSpec],
+               label_specs: Sequence[codec.LabelFieldSpec]) -> bool:
+    """Whether ``cache=None`` caches a part in memory (see :func:`build_dataset`).
+
+    True when no selected feature or head is a sequence and the sidecar's example
+    count times the parsed size (float32 features, plus a generous 1 KiB per example
+    for targets, weights and meta strings) is at most :data:`AUTO_CACHE_MAX_BYTES`.
+    """
+    if any(spec.sequence for spec in feature_specs) or any(
+            spec.sequence for spec in label_specs):
+        return False
+    count = info.count(fold, part, include_variants)
+    if count is None:
+        return False
+    per_example = 1024 + sum(4 * int(np.prod(spec.shape)) for spec in feature_specs)
+    return count * per_example <= AUTO_CACHE_MAX_BYTES
 
 
 def _batch(dataset, feature_specs, label_specs, batch_size, pad_to_bucket, drop_remainder):

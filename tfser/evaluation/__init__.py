@@ -1,4 +1,6 @@
-"""Evaluation: categorical and dimensional metrics, significance, agreement, human scores."""
+"""Evaluation: categorical and dimensional metrics, significance, agreement, human scores,
+and trained runs scored into predictions, ``metrics.json`` and a report
+(:func:`evaluate_run`, ``tfser-evaluate``)."""
 
 from tfser.evaluation.agreement import (
     class_reliability_matrix, dimension_reliability_matrix, fleiss_kappa,
@@ -8,14 +10,17 @@ from tfser.evaluation.classification import (
     classification_report, confusion_matrix, cross_entropy, encode_labels, f1_of_means,
     macro_f1, mean_precision, mean_recall, multilabel_accuracy, per_class_precision,
     per_class_recall, unweighted_accuracy, weighted_accuracy)
+from tfser.evaluation.evaluate import evaluate_run
 from tfser.evaluation.human import HumanPerformance, human_performance, leave_one_rater_out
+from tfser.evaluation.metrics import compute_metrics
 from tfser.evaluation.regression import ccc, regression_report
 from tfser.evaluation.significance import ZTestResult, two_proportion_ztest
 
 __all__ = [
     "HumanPerformance", "ZTestResult", "ccc", "class_reliability_matrix",
     "classification_report", "confusion_matrix", "cross_entropy",
-    "dimension_reliability_matrix", "encode_labels", "f1_of_means", "fleiss_kappa",
+    "compute_metrics", "dimension_reliability_matrix", "encode_labels", "evaluate_run",
+    "f1_of_means", "fleiss_kappa",
     "fleiss_kappa_generalised", "human_performance", "krippendorff_alpha",
     "leave_one_rater_out", "macro_f1", "mean_precision", "mean_recall",
     "multilabel_accuracy", "per_class_precision", "per_class_recall", "primary_judgements",

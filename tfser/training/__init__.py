@@ -13,8 +13,11 @@ The command-line front end is ``pipelines/train.py``.
 
 from tfser.training.config import (EXPERIMENTS, ExperimentConfig, load_params,
                                    resolve_config, save_params)
+from tfser.training.cross_validation import read_folds, train_folds
+from tfser.training.custom_loop import CustomLoopTrainer
 from tfser.training.task import EmotionTask
 from tfser.training.trainer import Trainer, get_strategy, read_history
 
-__all__ = ["EXPERIMENTS", "EmotionTask", "ExperimentConfig", "Trainer", "get_strategy",
-           "load_params", "read_history", "resolve_config", "save_params"]
+__all__ = ["CustomLoopTrainer", "EXPERIMENTS", "EmotionTask", "ExperimentConfig", "Trainer",
+           "get_strategy", "load_params", "read_folds", "read_history", "resolve_config",
+           "save_params", "train_folds"]

@@ -8,7 +8,8 @@ A run directory (``model_dir``) receives::
     checkpoints/last.keras      end of the latest epoch
     backup/                     BackupAndRestore state (removed when training ends)
     logs/train, logs/validation TensorBoard: total and per-head losses and metrics,
-                                learning rate
+                                learning rate; dev confusion matrices and attention
+                                plots (logs/validation); config text and HParams (logs)
 
 A run killed mid-way resumes from the last finished epoch (weights, optimizer state
 and epoch counter) when started again with the same ``model_dir``.
@@ -23,13 +24,15 @@ from typing import Any, Dict, List, Optional, Sequence
 import keras
 import tensorflow as tf
 
+from tfser.training import summaries
 from tfser.training.config import ExperimentConfig, OptimizerConfig, save_params
 from tfser.training.task import EmotionTask
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 # One MirroredStrategy per process: collective ops of a second one can clash with the
-# first one's in the same process.
+# first one's in the same process. Likewise one MultiWorkerMirroredStrategy.
 _MIRRORED: List[tf.distribute.Strategy] = []
+_MULTI_WORKER: List[tf.distribute.Strategy] = []
 HISTORY_FILE = "history.json"
 
 
@@ -39,7 +42,11 @@ def set_seeds(seed: int) -> None:
 
 
 def get_strategy(name: str) -> tf.distribute.Strategy:
-    """``default`` (one device) or ``mirrored`` (all local GPUs, or logical CPUs).
+    """``default`` (one device), ``mirrored`` (all local GPUs, or logical CPUs) or
+    ``multi_worker`` (``MultiWorkerMirroredStrategy``: one process per worker, cluster
+    and task read from the ``TF_CONFIG`` environment variable; without it, a
+    single-worker cluster). Keras ``fit`` fails under ``multi_worker``, so
+    :class:`Trainer` trains with :mod:`tfser.training.custom_loop` there.
 
     Raises:
       ValueError: Unknown name.
@@ -50,6 +57,10 @@ def get_strategy(name: str) -> tf.distribute.Strategy:
         if not _MIRRORED:
             _MIRRORED.append(tf.distribute.MirroredStrategy())
         return _MIRRORED[0]
+    if name == "multi_worker":
+        if not _MULTI_WORKER:
+            _MULTI_WORKER.append(tf.distribute.MultiWorkerMirroredStrategy())
+        return _MULTI_WORKER[0]
     raise ValueError(f"unknown strategy {name!r}; choose from {list(STRATEGIES)}")
 
 
@@ -121,21 +132,32 @@ class Trainer:
       model_dir: Run directory (created).
       strategy: ``default`` or ``mirrored``.
       callbacks: Extra Keras callbacks, run after the built-in ones.
+      confusion_every_n_epochs: Log dev confusion-matrix images of the class-index
+        heads every N epochs (0 = never); see :mod:`tfser.training.summaries`.
+      attention_examples: Dev examples whose attention weights are plotted each epoch
+        (attention trunks only; 0 = none).
     """
 
     def __init__(self, task: EmotionTask, model_dir: str, strategy: str = "default",
-                 callbacks: Sequence[keras.callbacks.Callback] = ()):
+                 callbacks: Sequence[keras.callbacks.Callback] = (),
+                 confusion_every_n_epochs: int = 1,
+                 attention_examples: int = summaries.DEFAULT_ATTENTION_EXAMPLES):
         self.task = task
         self.config: ExperimentConfig = task.config
         self.model_dir = os.path.abspath(model_dir)
         self.strategy_name = strategy
         self.extra_callbacks = list(callbacks)
+        self.confusion_every_n_epochs = confusion_every_n_epochs
+        self.attention_examples = attention_examples
         self.model: Optional[keras.Model] = None
 
     def build_callbacks(self) -> List[keras.callbacks.Callback]:
-        """Learning rate, history, backup, checkpoints, early stopping, TensorBoard."""
+        """Learning rate, history, backup, checkpoints, early stopping, TensorBoard
+        (Keras' scalars plus :mod:`~tfser.training.summaries`: config, HParams,
+        confusion matrices, attention plots)."""
         checkpoints = os.path.join(self.model_dir, "checkpoints")
         os.makedirs(checkpoints, exist_ok=True)
+        log_dir = os.path.join(self.model_dir, "logs")
         callbacks = [
             LearningRateLogger(self.config.optimizer),
             # Epoch frequency: a restart resumes at the next epoch with optimizer state
@@ -145,8 +167,12 @@ class Trainer:
             keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
                                             monitor="val_loss", save_best_only=True),
             keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
-            keras.callbacks.TensorBoard(os.path.join(self.model_dir, "logs")),
+            keras.callbacks.TensorBoard(log_dir),
             HistoryWriter(os.path.join(self.model_dir, HISTORY_FILE)),
+            *summaries.build_summary_callbacks(
+                self.task, log_dir, confusion_every_n_epochs=self.confusion_every_n_epochs,
+                attention_examples=self.attention_examples,
+                history_path=os.path.join(self.model_dir, HISTORY_FILE)),
         ]
         if self.config.early_stopping.patience:
             callbacks.insert(1, keras.callbacks.EarlyStopping(
@@ -157,10 +183,28 @@ class Trainer:
     def train(self) -> Dict[str, List[float]]:
         """Saves ``params.yaml``, builds everything under the strategy and fits.
 
+        Under ``multi_worker`` the run goes through
+        :class:`~tfser.training.custom_loop.CustomLoopTrainer` (same model, losses,
+        data and run-directory files; no extra callbacks or image summaries).
+
         Returns:
           The Keras history of the epochs run by this call (a resumed run has only
           the remaining epochs; ``history.json`` holds all of them).
+
+        Raises:
+          ValueError: Extra callbacks given with ``multi_worker``.
         """
+        if self.strategy_name == "multi_worker":
+            if self.extra_callbacks:
+                raise ValueError("the multi_worker strategy trains with a custom loop, "
+                                 "which runs no Keras callbacks")
+            # Imported here: custom_loop builds on this module.
+            from tfser.training import custom_loop  # pylint: disable=import-outside-toplevel
+            loop = custom_loop.CustomLoopTrainer(self.task, self.model_dir,
+                                                 self.strategy_name)
+            history = loop.train()
+            self.model = loop.model
+            return history
         save_params(self.config, self.model_dir)
         set_seeds(self.config.seed)
         strategy = get_strategy(self.strategy_name)

@@ -1,0 +1,136 @@
+"""predict_files and the tfser-export / tfser-predict binaries on synthetic WAVs."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from tfser import annotations
+from tfser import data
+from tfser import export
+from tfser.features import audio_io
+from tfser.features import registry
+from tfser.training import load_params
+
+from tests.export.helpers import keras_outputs
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+@pytest.fixture(scope="module")
+def wav_dir(synth_dir, tmp_path_factory):
+    """Three utterance WAVs (one in a sub-folder), a corrupt file and an empty one."""
+    table = annotations.load_table(synth_dir)
+    utts = table.utterances[~table.utterances["utt_id"].str.startswith("cont_")]
+    out = tmp_path_factory.mktemp("wavs")
+    (out / "sub").mkdir()
+    for index, audio_path in enumerate(utts["audio_path"].iloc[:3]):
+        target = out / ("sub" if index == 2 else "") / os.path.basename(audio_path)
+        shutil.copyfile(table.resolve_audio(audio_path), target)
+    (out / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage, not a wave file")
+    (out / "empty.wav").write_bytes(b"")
+    (out / "notes.txt").write_text("not audio, not a .wav: ignored")
+    return str(out)
+
+
+def test_predict_files_with_the_waveform_signature(exports, wav_dir, tmp_path):
+    out = str(tmp_path / "predictions.csv")
+    result = export.predict_files(exports["001_hard"], wav_dir, out, batch_size=2)
+    assert (result.inputs, result.written, result.rejected) == (5, 3, 2)
+    assert result.signature == "serve_waveform"
+    table = pd.read_csv(out)
+    classes = export.read_classes(exports["001_hard"])["emotion"]
+    assert list(table.columns) == (["file", "duration_s", "emotion/pred"]
+                                   + [f"emotion/p/{c}" for c in classes])
+    assert len(table) == 3 and all(os.path.exists(f) for f in table["file"])
+    probabilities = table[[f"emotion/p/{c}" for c in classes]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert list(table["emotion/pred"]) == [classes[i] for i in probabilities.argmax(axis=1)]
+    # Batched (zero-padded) calls give what one file at a time gives.
+    loaded = tf.saved_model.load(exports["001_hard"])
+    for row in table.itertuples():
+        wave = audio_io.read_audio(row.file, 16000)
+        alone = loaded.signatures["serve_waveform"](
+            waveform=tf.constant(wave[None]), waveform_length=tf.constant([len(wave)]))
+        np.testing.assert_allclose(probabilities[row.Index], alone["emotion"].numpy()[0],
+                                   atol=1e-4)
+        assert row.duration_s == pytest.approx(len(wave) / 16000)
+    rejects = pd.read_csv(result.rejects_path)
+    assert result.rejects_path == str(tmp_path / "predictions.rejects.csv")
+    assert sorted(zip(rejects["file"].map(os.path.basename), rejects["reason"])) == [
+        ("corrupt.wav", "unreadable_audio"), ("empty.wav", "empty_audio")]
+    lines = result.summary_lines()
+    assert lines[0] == "in = written + rejected: 5 = 3 + 2"
+    assert any("corrupt.wav: unreadable_audio" in line for line in lines)
+
+
+def test_predict_files_with_opensmile_features_matches_keras(runs, exports, wav_dir,
+                                                             tmp_path):
+    out = str(tmp_path / "predictions.parquet")
+    files = sorted(os.path.join(wav_dir, f) for f in os.listdir(wav_dir)
+                   if f.endswith(".wav") and f != "empty.wav")
+    missing = os.path.join(wav_dir, "missing.wav")
+    result = export.predict_files(exports["000_mtl"], files + [missing], out)
+    assert (result.inputs, result.written, result.rejected) == (4, 2, 2)
+    assert (missing, "missing_file", "file not found") in result.rejects
+    assert result.signature == "serving_default"
+    table = pd.read_parquet(out)
+    classes = export.read_classes(exports["000_mtl"])
+    assert "secondary/pred" in table and f"secondary/p/{classes['secondary'][0]}" in table
+    # Reference: the registry's eGeMAPS, normalised with the fold's statistics, through
+    # the Keras checkpoint.
+    config = load_params(runs["000_mtl"])
+    mean, std = data.load_info(config.data_dir).global_stats(config.fold,
+                                                             "egemaps_functionals")
+    extractor = registry.build_extractor("egemaps_functionals")
+    raw = np.stack([extractor(audio_io.read_audio(f, 16000)) for f in table["file"]])
+    normalised = (raw - np.asarray(mean)) / np.maximum(np.asarray(std), 1e-3)
+    reference = keras_outputs(runs["000_mtl"],
+                              {"egemaps_functionals": normalised.astype(np.float32)})
+    for head, names in classes.items():
+        served = table[[f"{head}/p/{name}" for name in names]].to_numpy()
+        np.testing.assert_allclose(served, reference[head], atol=1e-4, err_msg=head)
+
+
+def test_predict_files_argument_errors(exports, tmp_path):
+    with pytest.raises(ValueError, match="must end in one of"):
+        export.predict_files(exports["001_hard"], [], str(tmp_path / "out.txt"))
+    with pytest.raises(ValueError, match="no input files"):
+        export.predict_files(exports["001_hard"], str(tmp_path), str(tmp_path / "out.csv"))
+    with pytest.raises(FileNotFoundError, match="tfser-export"):
+        export.predict_files(str(tmp_path), str(tmp_path), str(tmp_path / "out.csv"))
+
+
+def _start_binary(module, *args):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
+    export_dir = str(tmp_path / "exported" / "1")
+    out = str(tmp_path / "predictions.csv")
+    # Independent runs (the predictions use the package's export): started together,
+    # since each spends most of its time importing TensorFlow.
+    exporting = _start_binary("pipelines.export", f"--model_dir={runs['001_hard']}",
+                              f"--out={export_dir}", "--checkpoint=last")
+    predicting = _start_binary("pipelines.predict", f"--model={exports['001_hard']}",
+                               f"--inputs={wav_dir}/sub,{wav_dir}/corrupt.wav",
+                               f"--out={out}")
+    export_out, export_err = exporting.communicate(timeout=300)
+    predict_out, predict_err = predicting.communicate(timeout=300)
+    assert exporting.returncode == 0, export_err[-3000:]
+    assert "signature serve_waveform: waveform float32[None, None]" in export_out
+    assert "output emotion (hard, categorical): 8 units" in export_out
+    assert export.read_features(export_dir)["checkpoint"] == "last"
+    assert sorted(tf.saved_model.load(export_dir).signatures) == [
+        "serve_tf_example", "serve_waveform", "serving_default"]
+    assert predicting.returncode == 0, predict_err[-3000:]
+    assert "in = written + rejected: 2 = 1 + 1" in predict_out
+    assert "corrupt.wav: unreadable_audio" in predict_out
+    assert len(pd.read_csv(out)) == 1

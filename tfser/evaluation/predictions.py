@@ -1,0 +1,191 @@
+"""Per-utterance predictions: run a trained model over one fold's part of a featurized dir.
+
+::
+
+    model = predictions.load_checkpoint("runs/x/checkpoints/best.keras")
+    frame = predictions.predict_frame(model, "build/features/synthetic_000", fold=0,
+                                      part="test")
+    frame[["utt_id", "emotion/pred", "emotion/target"]]
+
+The table has one row per utterance (original examples only: augmented copies of
+training utterances are left out) in the reader's stored order; its columns are laid out
+by :mod:`tfser.evaluation.columns`: meta columns, then per head its outputs, decisions,
+targets and label masks. Class, attribute and rater names come from the label specs and
+vocabularies in ``dataset_info.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+import keras
+import numpy as np
+import pandas as pd
+
+from tfser import data
+# Importing tfser.models registers its layers, losses and metrics with Keras, which
+# loading a saved tfser model needs.
+from tfser import models  # noqa: F401  # pylint: disable=unused-import
+from tfser.data.info import FoldKey
+from tfser.evaluation.columns import HeadLayout, layout_from_spec
+
+DEFAULT_BATCH_SIZE = 64
+
+
+def load_checkpoint(path: str) -> keras.Model:
+    """Loads a saved tfser model (``.keras``) for prediction, without its optimizer
+    and losses.
+
+    Raises:
+      FileNotFoundError: No such file.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model file {path} not found")
+    return keras.models.load_model(path, compile=False)
+
+
+def head_layouts(info: data.DatasetInfo, heads: Sequence[str]) -> Dict[str, HeadLayout]:
+    """``{head: HeadLayout}`` of stored label views.
+
+    Raises:
+      ValueError: A head that is not a label view of the directory.
+    """
+    unknown = [head for head in heads if head not in info.label_specs]
+    if unknown:
+        raise ValueError(f"heads {unknown} are not label views of {info.data_dir}; stored: "
+                         f"{list(info.label_specs)}")
+    metadata = info.raw.get("label_metadata", {})
+    return {head: layout_from_spec(info.label_specs[head], metadata.get(head))
+            for head in heads}
+
+
+def model_inputs(model: keras.Model) -> List[str]:
+    """Names of a functional model's dict inputs.
+
+    Raises:
+      ValueError: The model does not take a dict of named inputs.
+    """
+    inputs = model.input
+    if not isinstance(inputs, Mapping):
+        raise ValueError(f"model '{model.name}' takes {type(inputs).__name__} inputs; "
+                         "tfser models take a dict of named features")
+    return list(inputs)
+
+
+def model_heads(model: keras.Model) -> List[str]:
+    """Names of a model's dict outputs (its heads).
+
+    Raises:
+      ValueError: The model does not return a dict of named outputs.
+    """
+    outputs = model.output
+    if not isinstance(outputs, Mapping):
+        raise ValueError(f"model '{model.name}' returns {type(outputs).__name__}; tfser "
+                         "models return a dict {head: output}")
+    return list(outputs)
+
+
+def _decode(values) -> List[str]:
+    return [v.decode("utf-8") if isinstance(v, bytes) else str(v)
+            for v in np.asarray(values).reshape(-1)]
+
+
+def _unbatch(values) -> List[np.ndarray]:
+    """The examples of a padded batch (sequence heads; padding is cut by the weights)."""
+    return list(np.asarray(values))
+
+
+def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.DatasetInfo],
+                  fold: FoldKey = 0, part: str = "test",
+                  heads: Optional[Sequence[str]] = None,
+                  batch_size: int = DEFAULT_BATCH_SIZE,
+                  progress: Optional[Callable[[int], None]] = None) -> pd.DataFrame:
+    """Predicts every utterance of one fold's part and lays the results out as a table.
+
+    Args:
+      model: A trained tfser model (dict of features in, ``{head: output}`` out).
+      data_dir: The featurized directory (or its loaded :class:`~tfser.data.DatasetInfo`).
+      fold: Fold index or name.
+      part: ``test``, ``dev`` or ``train`` (originals only).
+      heads: Heads to report (default: every output of the model).
+      batch_size: Examples per prediction batch.
+      progress: Called with the number of utterances done after each batch.
+
+    Returns:
+      One row per utterance: ``utt_id``, ``speaker_id``, ``fold`` (the fold's name),
+      ``part``, then each head's columns (:mod:`tfser.evaluation.columns`).
+
+    Raises:
+      ValueError: A model input that is not a stored feature (or length input), a head
+        that is not a model output or not a label view, an unknown fold or part, or
+        duplicate utterance ids in the part.
+      FileNotFoundError: Missing sidecar or shard files.
+    """
+    info = data_dir if isinstance(data_dir, data.DatasetInfo) else data.load_info(
+        os.fspath(data_dir))
+    fold_name = info.fold_name(fold)
+    inputs = model_inputs(model)
+    features = [name for name in inputs if name in info.feature_specs]
+    lengths = {data.length_key(name) for name in features}
+    unknown = [name for name in inputs if name not in info.feature_specs
+               and name not in lengths]
+    if unknown:
+        raise ValueError(f"model inputs {unknown} are neither features of {info.data_dir} "
+                         f"nor their length inputs; stored features: "
+                         f"{list(info.feature_specs)}")
+    outputs = model_heads(model)
+    heads = list(outputs if heads is None else heads)
+    missing = [head for head in heads if head not in outputs]
+    if missing:
+        raise ValueError(f"heads {missing} are not outputs of model '{model.name}'; its "
+                         f"outputs: {outputs}")
+    layouts = head_layouts(info, heads)
+    dataset = data.build_dataset(info, fold, part, features=features, heads=heads,
+                                 batch_size=batch_size, shuffle=False,
+                                 include_variants=False, return_meta=True)
+
+    meta: Dict[str, List[str]] = {"utt_id": [], "speaker_id": []}
+    collected = {head: {"outputs": [], "targets": [], "weights": []} for head in heads}
+    done = 0
+    for x, targets, weights, batch_meta in dataset:
+        # A direct call returns tensors (predict_on_batch converts them through a
+        # NumPy path that warns on every batch under NumPy 2).
+        batch = {head: value.numpy() for head, value in
+                 model({name: x[name] for name in inputs}, training=False).items()}
+        for key in meta:
+            meta[key].extend(_decode(batch_meta[key].numpy()))
+        for head in heads:
+            store = collected[head]
+            if layouts[head].sequence:
+                store["outputs"].extend(_unbatch(np.asarray(batch[head])))
+                store["targets"].extend(_unbatch(targets[head].numpy()))
+                store["weights"].extend(_unbatch(weights[head].numpy()))
+            else:
+                store["outputs"].append(np.asarray(batch[head]))
+                store["targets"].append(targets[head].numpy())
+                store["weights"].append(weights[head].numpy())
+        done += len(batch_meta["utt_id"])
+        if progress is not None:
+            progress(done)
+
+    if done == 0:
+        raise ValueError(f"fold '{fold_name}' part '{part}' of {info.data_dir} has no "
+                         "examples")
+    duplicated = pd.Series(meta["utt_id"]).duplicated()
+    if duplicated.any():
+        first = meta["utt_id"][int(np.flatnonzero(duplicated.to_numpy())[0])]
+        raise ValueError(f"fold '{fold_name}' part '{part}' of {info.data_dir} holds "
+                         f"utterance '{first}' more than once")
+    columns: Dict[str, object] = {"utt_id": meta["utt_id"], "speaker_id": meta["speaker_id"],
+                                  "fold": [fold_name] * done, "part": [part] * done}
+    for head in heads:
+        store = collected[head]
+        if layouts[head].sequence:
+            columns.update(layouts[head].to_columns(store["outputs"], store["targets"],
+                                                    store["weights"]))
+        else:
+            columns.update(layouts[head].to_columns(
+                np.concatenate(store["outputs"]), np.concatenate(store["targets"]),
+                np.concatenate(store["weights"])))
+    return pd.DataFrame(columns)

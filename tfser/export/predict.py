@@ -1,0 +1,416 @@
+"""Predictions for audio files from an exported SavedModel (:func:`predict_files`).
+
+The export is loaded with plain ``tf.saved_model.load``; ``assets/features.json`` says
+what the model reads. Every file is decoded, mixed to mono and resampled with
+:mod:`tfser.features.audio_io` (as featurization does), then
+
+* spectrogram models go through the ``serve_waveform`` signature, whose front-end is
+  in the graph;
+* other models get their features from the :mod:`tfser.features.registry` extractors
+  (openSMILE sets through the guarded loader of :mod:`tfser.features.smile`), sent raw
+  to ``serving_default``, which normalises them in-graph.
+
+Output table (CSV or Parquet, by the extension of ``out_path``), one row per file:
+``file``, ``duration_s`` and per head
+
+=========================  =====================================================
+head type                  columns
+=========================  =====================================================
+categorical, speaker       ``<head>/pred`` (class name), ``<head>/p/<class>``
+multilabel, existence      ``<head>/pred`` (classes scoring >= 0.5, ``;``-joined),
+                           ``<head>/p/<class>``
+regression                 ``<head>/value/<attribute>`` (frame-level heads: mean
+                           over frames)
+per_rater                  ``<head>/pred/<rater>``, ``<head>/p/<rater>/<class>``
+=========================  =====================================================
+
+Files that cannot be used (missing, unreadable, empty, too short or too long, failing
+feature extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
+(always written) and printed; ``in = written + rejected`` always holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfser.corpora.base import iter_wav_files
+from tfser.export import contract
+from tfser.features import audio_io
+from tfser.features import registry
+
+_LOG = logging.getLogger("tfser.export")
+OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+MULTILABEL_THRESHOLD = 0.5
+DEFAULT_BATCH_SIZE = 8
+REJECT_COLUMNS = ["file", "reason", "detail"]
+# Reject reasons.
+MISSING_FILE = "missing_file"
+EMPTY_AUDIO = "empty_audio"
+UNREADABLE_AUDIO = "unreadable_audio"
+TOO_SHORT = "too_short"
+TOO_LONG = "too_long"
+FEATURE_ERROR = "feature_error"
+MODEL_ERROR = "model_error"
+
+PathsLike = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+
+
+@dataclasses.dataclass
+class PredictResult:
+    """What :func:`predict_files` did.
+
+    Attributes:
+      out_path: The predictions table.
+      rejects_path: The rejects table (``file, reason, detail``).
+      inputs: Files found.
+      written: Rows written.
+      rejects: ``(file, reason, detail)`` of every rejected file.
+      signature: The signature used.
+      audio_s: Seconds of audio predicted.
+      seconds: Wall time.
+    """
+
+    out_path: str
+    rejects_path: str
+    inputs: int
+    written: int
+    rejects: List[Tuple[str, str, str]]
+    signature: str
+    audio_s: float
+    seconds: float
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+    def summary_lines(self, max_rejects: int = 20) -> List[str]:
+        rate = self.audio_s / self.seconds if self.seconds > 0 else float("nan")
+        lines = [f"in = written + rejected: {self.inputs} = {self.written} + {self.rejected}",
+                 f"signature {self.signature}; {self.audio_s:.1f} s of audio in "
+                 f"{self.seconds:.1f} s ({rate:.1f}x real time)",
+                 f"predictions: {self.out_path}", f"rejects: {self.rejects_path}"]
+        for path, reason, detail in self.rejects[:max_rejects]:
+            lines.append(f"  rejected {path}: {reason}: {detail}")
+        if self.rejected > max_rejects:
+            lines.append(f"  ... {self.rejected - max_rejects} more in {self.rejects_path}")
+        return lines
+
+
+def output_format(out_path: str) -> str:
+    """``csv`` or ``parquet`` from the extension of ``out_path``.
+
+    Raises:
+      ValueError: Another extension.
+    """
+    extension = os.path.splitext(os.fspath(out_path))[1].lower()
+    if extension not in OUTPUT_FORMATS:
+        raise ValueError(f"{out_path}: the predictions file must end in one of "
+                         f"{sorted(OUTPUT_FORMATS)}")
+    return OUTPUT_FORMATS[extension]
+
+
+def rejects_path_for(out_path: str) -> str:
+    """``<out without extension>.rejects.csv``."""
+    return os.path.splitext(os.fspath(out_path))[0] + ".rejects.csv"
+
+
+def collect_inputs(inputs: PathsLike) -> List[str]:
+    """Files to predict: given files as they are, directories walked for ``.wav``.
+
+    A path that does not exist is kept (it becomes a reject with the reason), so that
+    every input is accounted for.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files: List[str] = []
+    for item in inputs:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            files.extend(path for path, _, _ in iter_wav_files(item, item, recursive=True,
+                                                                corpus="tfser-predict"))
+        else:
+            files.append(item)
+    return files
+
+
+def _reject_reason(error: audio_io.AudioError) -> str:
+    problem = error.problem
+    if problem == "file not found":
+        return MISSING_FILE
+    if "no samples" in problem or "empty file" in problem:
+        return EMPTY_AUDIO
+    if "shorter than the minimum" in problem:
+        return TOO_SHORT
+    return UNREADABLE_AUDIO
+
+
+class _Predictor:
+    """Turns waveforms into batched signature calls for one export."""
+
+    def __init__(self, export_dir: str, contract_data: Mapping[str, Any]):
+        self.sample_rate = int(contract_data["sample_rate"])
+        self.features = list(contract_data["features"])
+        self.use_waveform = bool(contract_data.get("waveform_signature"))
+        self.signature_name = (contract.WAVEFORM_SIGNATURE if self.use_waveform
+                               else contract.FEATURES_SIGNATURE)
+        self.extractors = {}
+        if not self.use_waveform:
+            for feature in self.features:
+                if feature.get("source", "audio") != "audio":
+                    raise ValueError(f"{export_dir}: the model reads '{feature['name']}', "
+                                     f"which comes from the annotation table "
+                                     f"({feature['source']}), not from audio; predict_files "
+                                     "cannot compute it (use the serving_default signature "
+                                     "with your own values)")
+                self.extractors[feature["name"]] = registry.build_extractor(
+                    feature["extractor"], self.sample_rate)
+        loaded = tf.saved_model.load(export_dir)
+        if self.signature_name not in loaded.signatures:
+            raise ValueError(f"{export_dir}: no '{self.signature_name}' signature (has "
+                             f"{sorted(loaded.signatures)})")
+        self._loaded = loaded  # keeps the variables alive
+        self.signature = loaded.signatures[self.signature_name]
+
+    def payload(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
+        """What one file contributes to a batch (raises ValueError on bad features)."""
+        if self.use_waveform:
+            return {contract.WAVEFORM_INPUT: waveform}
+        out = {}
+        for feature in self.features:
+            values = self.extractors[feature["name"]](waveform)
+            bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+            if bad or values.size == 0:
+                raise ValueError(f"{feature['name']}: {bad} of {values.size} values are NaN "
+                                 "or infinite" if bad else f"{feature['name']}: no frames")
+            out[feature["name"]] = values
+        return out
+
+    def batch_inputs(self, payloads: Sequence[Mapping[str, np.ndarray]]) -> Dict[str, Any]:
+        """Zero-padded batch tensors plus lengths, keyed by signature input name."""
+        if self.use_waveform:
+            arrays = [p[contract.WAVEFORM_INPUT] for p in payloads]
+            return {contract.WAVEFORM_INPUT: tf.constant(_pad(arrays)),
+                    contract.WAVEFORM_LENGTH_INPUT: tf.constant(
+                        [len(a) for a in arrays], tf.int32)}
+        inputs = {}
+        for feature in self.features:
+            arrays = [p[feature["name"]] for p in payloads]
+            if feature["sequence"]:
+                inputs[feature["name"]] = tf.constant(_pad(arrays))
+                if feature.get("length_input"):
+                    inputs[feature["length_input"]] = tf.constant(
+                        [a.shape[0] for a in arrays], tf.int32)
+            else:
+                inputs[feature["name"]] = tf.constant(np.stack(arrays).astype(np.float32))
+        return inputs
+
+    def __call__(self, payloads) -> Dict[str, np.ndarray]:
+        outputs = self.signature(**self.batch_inputs(payloads))
+        return {head: value.numpy() for head, value in outputs.items()}
+
+
+@dataclasses.dataclass
+class _Item:
+    """A decoded file waiting for its batch."""
+
+    index: int
+    path: str
+    duration_s: float
+    payload: Dict[str, np.ndarray]
+
+
+def _pad(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Stacks arrays of different first-axis lengths, zero-padded at the end."""
+    longest = max(a.shape[0] for a in arrays)
+    out = np.zeros((len(arrays), longest) + arrays[0].shape[1:], np.float32)
+    for row, array in enumerate(arrays):
+        out[row, :array.shape[0]] = array
+    return out
+
+
+def prediction_columns(head: str, output: np.ndarray, entry: Mapping[str, Any],
+                       names: Sequence[str]) -> Dict[str, Any]:
+    """The table columns of one head for one file (see the module docstring).
+
+    Args:
+      head: Head name.
+      output: The head's output for this file (batch axis removed).
+      entry: The head's ``outputs`` entry of features.json (``type``, ``raters``...).
+      names: Its class / attribute names from classes.json.
+    """
+    head_type = entry["type"]
+    columns: Dict[str, Any] = {}
+    if head_type == "regression":
+        values = output.mean(axis=0) if output.ndim == 2 else output
+        for name, value in zip(names, values):
+            columns[f"{head}/value/{name}"] = float(value)
+        return columns
+    if head_type == "per_rater":
+        raters = entry.get("raters") or [str(i) for i in range(output.shape[0])]
+        for rater, row in zip(raters, output):
+            columns[f"{head}/pred/{rater}"] = names[int(np.argmax(row))]
+            for name, value in zip(names, row):
+                columns[f"{head}/p/{rater}/{name}"] = float(value)
+        return columns
+    if head_type in ("multilabel", "existence"):
+        columns[f"{head}/pred"] = ";".join(
+            name for name, value in zip(names, output) if value >= MULTILABEL_THRESHOLD)
+    else:
+        columns[f"{head}/pred"] = names[int(np.argmax(output))]
+    for name, value in zip(names, output):
+        columns[f"{head}/p/{name}"] = float(value)
+    return columns
+
+
+def _write_table(rows: List[Dict[str, Any]], columns: List[str], out_path: str) -> None:
+    frame = pd.DataFrame(rows, columns=columns)
+    parent = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(parent, exist_ok=True)
+    tmp = out_path + ".tmp"
+    if output_format(out_path) == "csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_parquet(tmp, index=False)
+    os.replace(tmp, out_path)
+
+
+def _expected_columns(contract_data, classes) -> List[str]:
+    """Column order of an empty table (and of any table): file, duration, heads."""
+    columns = ["file", "duration_s"]
+    for head, entry in contract_data["outputs"].items():
+        shape = entry["shape"]
+        dummy = np.zeros([d if d is not None else 1 for d in shape[1:]], np.float32)
+        columns += list(prediction_columns(head, dummy, entry, classes[head]))
+    return columns
+
+
+def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
+                  batch_size: int = DEFAULT_BATCH_SIZE, log_every: int = 100
+                  ) -> PredictResult:
+    """Predicts every head for audio files with an export and writes a table.
+
+    Args:
+      export_dir: A SavedModel written by :func:`tfser.export.export_saved_model`.
+      inputs: An audio file, a directory (walked recursively for ``.wav``) or a list
+        of both.
+      out_path: ``.csv`` or ``.parquet`` table to write (replaced when it exists).
+      batch_size: Files per signature call (zero-padded; padding is masked in-graph).
+        Models with frame-level outputs, or sequence inputs without lengths, are run
+        one file at a time.
+      log_every: Progress line every this many files.
+
+    Returns:
+      A :class:`PredictResult`; its ``summary_lines()`` are what tfser-predict prints.
+
+    Raises:
+      FileNotFoundError: ``export_dir`` is not a tfser export.
+      ValueError: No input files, a bad output extension or batch size, or a model
+        whose features cannot be computed from audio.
+    """
+    start = time.time()
+    out_path = os.fspath(out_path)
+    output_format(out_path)
+    if isinstance(batch_size, bool) or int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    contract_data = contract.read_features(export_dir)
+    classes = contract.read_classes(export_dir)
+    files = collect_inputs(inputs)
+    if not files:
+        raise ValueError(f"no input files in {inputs!r} (directories are walked for .wav)")
+    if any(entry.get("sequence") for entry in contract_data["outputs"].values()) or any(
+            f["sequence"] and not f.get("length_input") and not contract_data.get(
+                "waveform_signature") for f in contract_data["features"]):
+        # Frame-level outputs are averaged per file, and a model without length inputs
+        # cannot mask padded frames: one file per call keeps both exact.
+        batch_size = 1
+    predictor = _Predictor(os.fspath(export_dir), contract_data)
+    min_s = float(contract_data.get("min_duration_s", 0.0))
+    max_s = float(contract_data.get("max_duration_s", contract.MAX_DURATION_S))
+    _LOG.info("predicting %d files with %s (%s)", len(files), export_dir,
+              predictor.signature_name)
+
+    rows: Dict[int, Dict[str, Any]] = {}
+    rejects: Dict[int, Tuple[str, str, str]] = {}
+    pending: List[_Item] = []
+    audio_s = 0.0
+
+    def run_batch(items: List[_Item]) -> None:
+        nonlocal audio_s
+        try:
+            outputs = predictor([item.payload for item in items])
+        except tf.errors.InvalidArgumentError as error:
+            if len(items) == 1:
+                rejects[items[0].index] = (items[0].path, MODEL_ERROR,
+                                           _first_line(error.message))
+                return
+            # Isolate the file the model refuses; the others still get predictions.
+            for item in items:
+                run_batch([item])
+            return
+        for row_index, item in enumerate(items):
+            row = {"file": item.path, "duration_s": item.duration_s}
+            for head, entry in contract_data["outputs"].items():
+                row.update(prediction_columns(head, outputs[head][row_index], entry,
+                                              classes[head]))
+            rows[item.index] = row
+            audio_s += item.duration_s
+
+    for index, path in enumerate(files):
+        try:
+            waveform = audio_io.read_audio(path, predictor.sample_rate, min_duration_s=min_s,
+                                           clip_fraction=None)
+        except audio_io.AudioError as error:
+            rejects[index] = (path, _reject_reason(error), error.problem)
+            continue
+        duration = len(waveform) / float(predictor.sample_rate)
+        if duration > max_s:
+            rejects[index] = (path, TOO_LONG, f"lasts {duration:.1f} s, longer than the "
+                                              f"{max_s:g} s the export accepts")
+            continue
+        try:
+            payload = predictor.payload(waveform)
+        except ValueError as error:
+            rejects[index] = (path, FEATURE_ERROR, str(error))
+            continue
+        pending.append(_Item(index, path, duration, payload))
+        if len(pending) >= batch_size:
+            run_batch(pending)
+            pending = []
+        if log_every and (index + 1) % log_every == 0:
+            _LOG.info("%d/%d files, %.1f files/s", index + 1, len(files),
+                      (index + 1) / (time.time() - start))
+    if pending:
+        run_batch(pending)
+
+    ordered_rows = [rows[i] for i in sorted(rows)]
+    ordered_rejects = [rejects[i] for i in sorted(rejects)]
+    if len(ordered_rows) + len(ordered_rejects) != len(files):
+        raise RuntimeError(f"accounting error: {len(files)} inputs but {len(ordered_rows)} "
+                           f"written and {len(ordered_rejects)} rejected")
+    _write_table(ordered_rows, _expected_columns(contract_data, classes), out_path)
+    rejects_path = rejects_path_for(out_path)
+    pd.DataFrame(ordered_rejects, columns=REJECT_COLUMNS).to_csv(rejects_path, index=False)
+    result = PredictResult(out_path=out_path, rejects_path=rejects_path, inputs=len(files),
+                           written=len(ordered_rows), rejects=ordered_rejects,
+                           signature=predictor.signature_name, audio_s=audio_s,
+                           seconds=time.time() - start)
+    _LOG.info("%d files: %d written, %d rejected (%s)", len(files), result.written,
+              result.rejected, rejects_path)
+    return result
+
+
+def _first_line(message: str) -> str:
+    """The assertion's own message, without TF's graph-node trace."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Graph execution error",
+                                                             "Detected at node",
+                                                             "<stack traces"))]
+    return (useful or lines or [""])[0]

@@ -1,0 +1,231 @@
+"""Cross-validation: one training run per fold of the featurized directory's protocol.
+
+The folds are the split protocol's (leave one speaker out, leave one session out,
+speaker k-fold or the official partition), named in ``dataset_info.json``.
+:func:`train_folds` trains each selected fold into its own run directory::
+
+    <model_dir>/folds.json                 experiment, data dir, protocol, and per fold:
+                                           index, name, run dir, test speakers, done
+    <model_dir>/folds/<fold>/              a normal run directory (params.yaml,
+                                           history.json, checkpoints/, logs/)
+    <model_dir>/folds/<fold>/DONE          written when the fold's training finished
+
+Run again with the same arguments, finished folds (with ``DONE``) are skipped and a fold
+that was interrupted resumes from its last finished epoch (the trainer's
+``BackupAndRestore``). A fold directory that already holds a different configuration is
+refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import keras
+
+from tfser import data
+from tfser.training.config import PARAMS_FILE, ExperimentConfig, load_params, resolve_config
+from tfser.training.task import EmotionTask
+from tfser.training.trainer import STRATEGIES, Trainer, read_history
+
+FOLDS_FILE = "folds.json"
+FOLDS_DIR = "folds"
+DONE_FILE = "DONE"
+
+FoldSelection = Union[str, int, Sequence[Union[int, str]]]
+
+
+def fold_dir_name(name: str) -> str:
+    """A directory name for a fold name (``loso:corpus:S01F`` -> ``loso_corpus_S01F``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._")
+    return cleaned or "fold"
+
+
+def _dir_names(names: Sequence[str]) -> Dict[str, str]:
+    """Fold name -> distinct directory name (an index suffix resolves clashes)."""
+    out: Dict[str, str] = {}
+    used = set()
+    for index, name in enumerate(names):
+        candidate = fold_dir_name(name)
+        if candidate in used:
+            candidate = f"{candidate}_{index}"
+        used.add(candidate)
+        out[name] = candidate
+    return out
+
+
+def select_folds(info: data.DatasetInfo, folds: FoldSelection = "all") -> List[str]:
+    """Fold names chosen by ``folds``, in protocol order.
+
+    Args:
+      info: The featurized directory's sidecar.
+      folds: ``"all"``, one fold (index or name), a comma-separated string of them, or
+        a list of indices and names.
+
+    Raises:
+      ValueError: An unknown fold (the message lists the valid ones) or an empty
+        selection.
+    """
+    if isinstance(folds, str):
+        if folds.strip() == "all":
+            return list(info.fold_names)
+        folds = [part.strip() for part in folds.split(",") if part.strip()]
+    elif isinstance(folds, int):
+        folds = [folds]
+    chosen = set()
+    for fold in folds:
+        if isinstance(fold, str) and fold.isdigit() and fold not in info.fold_names:
+            fold = int(fold)
+        chosen.add(info.fold_name(fold))
+    if not chosen:
+        raise ValueError(f"no folds selected; {info.data_dir} has {info.fold_names}")
+    return [name for name in info.fold_names if name in chosen]
+
+
+def read_folds(model_dir: str) -> Dict[str, Any]:
+    """The ``folds.json`` of a cross-validation directory.
+
+    Raises:
+      FileNotFoundError: The directory has none.
+    """
+    path = os.path.join(model_dir, FOLDS_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found; is {model_dir} a cross-validation "
+                                "directory (written by train_folds / tfser-train "
+                                "--fold=all)?")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def is_done(run_dir: str) -> bool:
+    """True when the run directory's training finished (its ``DONE`` marker exists)."""
+    return os.path.exists(os.path.join(run_dir, DONE_FILE))
+
+
+def _write_json(path: str, value: Any) -> None:
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=1)
+        handle.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def _check_same_config(config: ExperimentConfig, run_dir: str, fold: str) -> None:
+    """Refuses a fold directory that holds another configuration."""
+    if not os.path.exists(os.path.join(run_dir, PARAMS_FILE)):
+        return
+    stored = load_params(run_dir).to_dict()
+    wanted = config.to_dict()
+    changed = sorted(key for key in set(stored) | set(wanted)
+                     if stored.get(key) != wanted.get(key))
+    if changed:
+        raise ValueError(f"fold '{fold}': {run_dir} holds a run with a different "
+                         f"configuration (differs in {changed}); use another --model_dir "
+                         "or remove the fold directory")
+
+
+def _write_folds_file(model_dir: str, config: ExperimentConfig, info: data.DatasetInfo,
+                      dirs: Mapping[str, str]) -> None:
+    """Writes ``folds.json``: every fold trained so far in this directory, in order."""
+    path = os.path.join(model_dir, FOLDS_FILE)
+    previous = {}
+    if os.path.exists(path):
+        previous = {entry["name"]: entry for entry in read_folds(model_dir)["folds"]}
+    entries = []
+    for index, name in enumerate(info.fold_names):
+        if name not in dirs and name not in previous:
+            continue
+        relative = os.path.join(FOLDS_DIR, dirs[name]) if name in dirs else \
+            previous[name]["dir"]
+        entries.append({"index": index, "name": name, "dir": relative,
+                        "test_speakers": info.speakers(name, "test"),
+                        "done": is_done(os.path.join(model_dir, relative))})
+    _write_json(path, {
+        "experiment": config.name, "data_dir": config.data_dir,
+        "protocol": info.raw.get("split", {}).get("protocol"),
+        "num_folds_in_protocol": info.num_folds, "folds": entries})
+
+
+def _summary(run_dir: str, seconds: float) -> Dict[str, Any]:
+    history = read_history(run_dir)
+    losses = [entry["val_loss"] for entry in history if "val_loss" in entry]
+    return {"epochs": len(history), "best_val_loss": min(losses) if losses else None,
+            "seconds": round(seconds, 2),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (),
+                overrides: Iterable[str] = (), data_dir: Optional[str] = None,
+                folds: FoldSelection = "all", strategy: str = "default",
+                smoke: bool = False,
+                callbacks: Sequence[keras.callbacks.Callback] = ()) -> List[str]:
+    """Trains every selected fold of the protocol, each in ``model_dir/folds/<fold>/``.
+
+    Args:
+      experiment: Registered base experiment.
+      model_dir: Cross-validation directory (created).
+      config_files: YAML deltas, as for :func:`~tfser.training.resolve_config`.
+      overrides: ``key.path=value`` overrides.
+      data_dir: Featurized directory (default: the experiment's).
+      folds: ``"all"``, or the folds to train (indices or names; a list or a
+        comma-separated string).
+      strategy: Distribution strategy of each run.
+      smoke: Shrink every run to seconds.
+      callbacks: Extra Keras callbacks of every run.
+
+    Returns:
+      The run directories of the selected folds, in protocol order.
+
+    Raises:
+      ValueError: Bad experiment, config, strategy or fold selection; a fold directory
+        holding another configuration.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {list(STRATEGIES)}")
+    config_files, overrides = list(config_files), list(overrides)
+    base = resolve_config(experiment, config_files, overrides, data_dir=data_dir,
+                          smoke=smoke)
+    if not base.data_dir:
+        raise ValueError(f"experiment '{experiment}' has no data_dir (pass --data_dir)")
+    info = data.load_info(base.data_dir)
+    selected = select_folds(info, folds)
+    dirs = _dir_names(info.fold_names)
+    model_dir = os.path.abspath(model_dir)
+    run_dirs = [os.path.join(model_dir, FOLDS_DIR, dirs[name]) for name in selected]
+    configs = {name: resolve_config(experiment, config_files, overrides, data_dir=data_dir,
+                                    fold=name, smoke=smoke) for name in selected}
+    for name, run_dir in zip(selected, run_dirs):
+        _check_same_config(configs[name], run_dir, name)
+    os.makedirs(model_dir, exist_ok=True)
+    chosen = {name: dirs[name] for name in selected}
+    _write_folds_file(model_dir, base, info, chosen)
+
+    total = len(selected)
+    started = time.perf_counter()
+    print(f"cross-validation: {total} of {info.num_folds} folds of "
+          f"{info.raw.get('split', {}).get('protocol', 'the protocol')} in {model_dir}",
+          flush=True)
+    for position, (name, run_dir) in enumerate(zip(selected, run_dirs), start=1):
+        tag = f"fold {position}/{total} ({name})"
+        if is_done(run_dir):
+            print(f"{tag}: finished before, skipped ({run_dir})", flush=True)
+            continue
+        resuming = bool(read_history(run_dir))
+        test = ", ".join(info.speakers(name, "test"))
+        print(f"{tag}: {'resuming' if resuming else 'training'}, test speakers {test}",
+              flush=True)
+        fold_start = time.perf_counter()
+        Trainer(EmotionTask(configs[name]), run_dir, strategy=strategy,
+                callbacks=callbacks).train()
+        summary = _summary(run_dir, time.perf_counter() - fold_start)
+        _write_json(os.path.join(run_dir, DONE_FILE), summary)
+        _write_folds_file(model_dir, base, info, chosen)
+        best = summary["best_val_loss"]
+        print(f"{tag}: done in {summary['seconds']:.1f} s, {summary['epochs']} epochs, "
+              f"best val_loss {'n/a' if best is None else f'{best:.4f}'}; "
+              f"{time.perf_counter() - started:.1f} s elapsed", flush=True)
+        # Each fold builds a fresh model; drop the previous one's graph state.
+        keras.utils.clear_session()
+    return run_dirs
