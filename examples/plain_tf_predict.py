@@ -4,7 +4,7 @@ Serving needs no tfser: an export's ``assets/features.json`` says which features
 model reads and how to compute them, so a client with the public ``opensmile`` and
 ``tensorflow`` packages can go from a WAV file to predictions::
 
-    python examples/plain_tf_predict.py --model=build/demo/export/000_mtl a.wav [b.wav ...]
+    python examples/plain_tf_predict.py --model=build/demo/export/000_mtl/1 a.wav [b.wav ...]
 
 Prints one JSON line per file: ``{"file", "signature", "outputs": {head: values},
 "classes": {head: names}}``. Models that read only a spectrogram get the raw waveform

@@ -16,7 +16,8 @@ Stages (each prints its progress and time; every artefact stays under ``--out``)
                                                               -> runs/<experiment>/
     5 evaluate   both on the held-out test speakers          -> eval/<experiment>/
     6 compare    the comparison table (UA, WA, F1, z-test)    -> summary.md
-    7 export     the MTL model as a SavedModel                -> export/000_mtl/
+    7 export     the MTL model as a SavedModel (version 1, as TF Serving expects)
+                                                              -> export/000_mtl/1/
     8 predict    tfser-predict on one test WAV, then the same WAV through the
                  SavedModel in a fresh process that imports only openSMILE and
                  TensorFlow (examples/plain_tf_predict.py)    -> predictions.csv
@@ -269,7 +270,7 @@ def run_demo(out_dir: str, seed: int = 0, size: str = "default", regenerate: boo
     lines = comparison_markdown(table, corpus)
     print("\n" + "\n".join(lines), flush=True)
     export_dir = stages.run("export", "SavedModel of 000_mtl", lambda: stage_export(
-        run_dirs["000_mtl"], os.path.join(paths["export"], "000_mtl")))
+        run_dirs["000_mtl"], os.path.join(paths["export"], "000_mtl", "1")))
     wav = pick_test_wav(paths["annotations"], data_dir)
     predicted = stages.run("predict", "one test WAV through the SavedModel",
                            lambda: stage_predict(export_dir, wav,

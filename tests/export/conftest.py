@@ -7,14 +7,12 @@ import pytest
 from pipelines import train as train_binary
 from tfser import export
 
-from tests.beam.conftest import main_run, synth_dir  # noqa: F401  (fixtures)
-from tests.training.conftest import data_000, data_001  # noqa: F401  (fixtures)
 
 EXPERIMENTS = ("000_mtl", "001_hard")
 
 
 @pytest.fixture(scope="package")
-def runs(data_000, data_001, tmp_path_factory):  # noqa: F811
+def runs(data_000, data_001, tmp_path_factory):
     """Experiment -> run directory, each trained in smoke mode (2 epochs of 2 steps)."""
     data_dirs = {"000_mtl": data_000, "001_hard": data_001}
     root = tmp_path_factory.mktemp("runs")

@@ -50,7 +50,7 @@ def test_demo_small_runs_every_stage(tmp_path):
     assert len(predictions) == 1 and "emotion/pred" in predictions.columns
     for experiment in rows:
         assert (out / "eval" / experiment / "report.md").exists()
-    assert (out / "export" / "000_mtl" / "saved_model.pb").exists()
+    assert (out / "export" / "000_mtl" / "1" / "saved_model.pb").exists()
     with open(out / "summary.md") as handle:
         assert "Reproduce: `tfser-demo" in handle.read()
 

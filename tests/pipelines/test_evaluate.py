@@ -5,8 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.evaluation.conftest import (CV_EXPERIMENT, CV_OVERRIDES, cv_run,  # noqa: F401
-                                       data_001, main_run, synth_dir)
+from tests.evaluation.cv import CV_EXPERIMENT, CV_OVERRIDES
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -17,7 +16,7 @@ def _run(module, *args):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_train_with_a_fold_list_reruns_as_a_cross_validation(cv_run):  # noqa: F811
+def test_train_with_a_fold_list_reruns_as_a_cross_validation(cv_run):
     model_dir, data_dir = cv_run
     done = _run("pipelines.train", f"--experiment={CV_EXPERIMENT}", f"--model_dir={model_dir}",
                 f"--data_dir={data_dir}", "--fold=0,1", "--smoke",
@@ -27,7 +26,7 @@ def test_train_with_a_fold_list_reruns_as_a_cross_validation(cv_run):  # noqa: F
     assert done.stdout.count("finished before, skipped") == 2
 
 
-def test_the_binary_writes_the_report_and_prints_a_summary(cv_run, tmp_path):  # noqa: F811
+def test_the_binary_writes_the_report_and_prints_a_summary(cv_run, tmp_path):
     model_dir, _ = cv_run
     out = tmp_path / "eval"
     done = _run("pipelines.evaluate", f"--model_dir={model_dir}", f"--out={out}",
