@@ -251,6 +251,8 @@ def run_demo(out_dir: str, seed: int = 0, size: str = "default", regenerate: boo
              smoke: bool = False, workers: int = 2) -> Dict[str, Any]:
     """Runs the eight stages; returns (and writes) the summary."""
     started = time.perf_counter()
+    command = (f"tfser-demo --out={out_dir} --seed={seed} --size={size}"
+               + (" --smoke" if smoke else ""))
     out_dir = os.path.abspath(out_dir)
     paths = {name: os.path.join(out_dir, name) for name in
              ("corpus", "annotations", "features", "runs", "eval", "export")}
@@ -276,8 +278,6 @@ def run_demo(out_dir: str, seed: int = 0, size: str = "default", regenerate: boo
                            lambda: stage_predict(export_dir, wav,
                                                  os.path.join(out_dir, "predictions.csv")))
     total = round(time.perf_counter() - started, 1)
-    command = (f"tfser-demo --out={out_dir} --seed={seed} --size={size}"
-               + (" --smoke" if smoke else ""))
     summary = {"command": command, "total_seconds": total, "stage_seconds": stages.seconds,
                "corpus": corpus, "comparison": table, "prediction": predicted,
                "smoke": smoke}
