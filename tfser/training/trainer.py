@@ -115,6 +115,32 @@ class HistoryWriter(keras.callbacks.Callback):
         os.replace(self.path + ".tmp", self.path)
 
 
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on a loss (lower is better) that counts the epochs of earlier runs.
+
+    Args:
+      previous: ``history.json`` entries of the epochs a killed run already finished;
+        their ``monitor`` values set the best value and the epochs waited since, so a
+        resumed run stops where the uninterrupted one would.
+      **kwargs: Keras ``EarlyStopping`` arguments.
+    """
+
+    def __init__(self, previous: Sequence[Dict[str, Any]] = (), **kwargs):
+        super().__init__(mode="min", **kwargs)
+        self.previous = list(previous)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for entry in self.previous:
+            value = entry.get(self.monitor)
+            if value is None:
+                continue
+            if self.best is None or value < self.best - abs(self.min_delta):
+                self.best, self.best_epoch, self.wait = value, int(entry["epoch"]), 0
+            else:
+                self.wait += 1
+
+
 def read_history(model_dir: str) -> List[Dict[str, Any]]:
     """The ``history.json`` entries of a run directory (empty when there is none)."""
     path = os.path.join(model_dir, HISTORY_FILE)
@@ -158,6 +184,13 @@ class Trainer:
         checkpoints = os.path.join(self.model_dir, "checkpoints")
         os.makedirs(checkpoints, exist_ok=True)
         log_dir = os.path.join(self.model_dir, "logs")
+        # Resuming (a backup exists): BackupAndRestore brings back weights, optimizer and
+        # epoch, not the callbacks' own state. The best checkpoint and early stopping
+        # continue from the epochs the killed process finished, as history.json has them.
+        resuming = os.path.isdir(os.path.join(self.model_dir, "backup"))
+        previous = read_history(self.model_dir) if resuming else []
+        best_so_far = min((entry["val_loss"] for entry in previous if "val_loss" in entry),
+                          default=None)
         callbacks = [
             LearningRateLogger(self.config.optimizer),
             # Epoch frequency: a restart resumes at the next epoch with optimizer state
@@ -165,7 +198,8 @@ class Trainer:
             keras.callbacks.BackupAndRestore(os.path.join(self.model_dir, "backup"),
                                              save_freq="epoch"),
             keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
-                                            monitor="val_loss", save_best_only=True),
+                                            monitor="val_loss", save_best_only=True,
+                                            initial_value_threshold=best_so_far),
             keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
             keras.callbacks.TensorBoard(log_dir),
             HistoryWriter(os.path.join(self.model_dir, HISTORY_FILE)),
@@ -175,8 +209,8 @@ class Trainer:
                 history_path=os.path.join(self.model_dir, HISTORY_FILE)),
         ]
         if self.config.early_stopping.patience:
-            callbacks.insert(1, keras.callbacks.EarlyStopping(
-                monitor=self.config.early_stopping.monitor,
+            callbacks.insert(1, ResumableEarlyStopping(
+                previous, monitor=self.config.early_stopping.monitor,
                 patience=self.config.early_stopping.patience))
         return callbacks + self.extra_callbacks
 
