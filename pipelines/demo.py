@@ -29,7 +29,6 @@ Every number printed is also in ``summary.json``.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import shutil
@@ -40,7 +39,8 @@ from typing import Any, Callable, Dict, List
 
 from absl import app
 from absl import flags
-from absl import logging as absl_logging
+
+from pipelines import cli
 
 FLAGS = flags.FLAGS
 _DEFINED = False
@@ -302,27 +302,17 @@ def write_summary(summary: Dict[str, Any], table_lines: List[str], out_dir: str)
         handle.write("\n".join(lines) + "\n")
 
 
-def quiet_logs() -> None:
-    """Progress from tfser's own loggers; libraries only warn (Beam logs every worker)."""
-    absl_logging.set_verbosity(absl_logging.WARNING)
-    for name in ("apache_beam", "tensorflow"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("tfser").setLevel(logging.INFO)
-
-
 def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    quiet_logs()
+    cli.quiet_logs("tfser")
     run_demo(FLAGS.out, FLAGS.seed, FLAGS.size, FLAGS.regenerate, FLAGS.smoke,
              FLAGS.direct_num_workers)
 
 
 def run() -> None:
     """Console-script entry point (``tfser-demo``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    define_flags()
-    app.run(main)
+    cli.start(define_flags, main)
 
 
 if __name__ == "__main__":

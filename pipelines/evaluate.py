@@ -23,6 +23,8 @@ import sys
 from absl import app
 from absl import flags
 
+from pipelines import cli
+
 FLAGS = flags.FLAGS
 _DEFINED = False
 
@@ -86,9 +88,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point (``tfser-evaluate``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    define_flags()
-    app.run(main)
+    cli.start(define_flags, main)
 
 
 if __name__ == "__main__":

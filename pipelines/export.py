@@ -14,14 +14,13 @@ expects numbered version folders: export to ``<base>/1`` and serve ``<base>``.
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 import time
 
 from absl import app
 from absl import flags
-from absl import logging as absl_logging
+
+from pipelines import cli
 
 FLAGS = flags.FLAGS
 _DEFINED = False
@@ -83,9 +82,7 @@ def export(model_dir: str, out: str, checkpoint: str = "best", overwrite: bool =
 def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
-    # SavedModel writing logs every step at INFO through absl; keep the summary readable.
-    absl_logging.set_verbosity(absl_logging.WARNING)
-    logging.getLogger("tfser.export").setLevel(logging.INFO)
+    cli.quiet_logs("tfser.export")
     status = export(FLAGS.model_dir, FLAGS.out, checkpoint=FLAGS.checkpoint,
                     overwrite=FLAGS.overwrite, data_dir=FLAGS.data_dir)
     if status:
@@ -94,9 +91,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point (``tfser-export``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    define_flags()
-    app.run(main)
+    cli.start(define_flags, main)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ factor.
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import sys
 
-from absl import app
 from absl import flags
+
+from pipelines import cli
 
 FLAGS = flags.FLAGS
 _DEFINED = False
@@ -103,11 +103,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point (``tfser-featurize``)."""
-    # TensorFlow's C++ start-up chatter (and that of every Beam worker process, which
-    # inherits the environment) hides the progress lines; warnings and errors remain.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    define_flags()
-    app.run(main, flags_parser=parse_flags)
+    cli.start(define_flags, main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,12 @@ commas or given as repeated flags. The table has one row per file (``file``,
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 
 from absl import app
 from absl import flags
-from absl import logging as absl_logging
+
+from pipelines import cli
 
 FLAGS = flags.FLAGS
 _DEFINED = False
@@ -67,9 +66,7 @@ def main(argv) -> None:
     inputs = split_inputs(FLAGS.inputs)
     if not inputs:
         raise app.UsageError("--inputs names no file or directory")
-    # SavedModel writing logs every step at INFO through absl; keep the summary readable.
-    absl_logging.set_verbosity(absl_logging.WARNING)
-    logging.getLogger("tfser.export").setLevel(logging.INFO)
+    cli.quiet_logs("tfser.export")
     status = predict(FLAGS.model, inputs, FLAGS.out, batch_size=FLAGS.batch_size)
     if status:
         sys.exit(status)
@@ -77,9 +74,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point (``tfser-predict``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    define_flags()
-    app.run(main)
+    cli.start(define_flags, main)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type"
 
 from __future__ import annotations
 
-import os
 
 from absl import app
 from absl import flags
+
+from pipelines import cli
 
 FLAGS = flags.FLAGS
 _DEFINED = False
@@ -106,9 +107,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console-script entry point (``tfser-train``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    define_flags()
-    app.run(main)
+    cli.start(define_flags, main)
 
 
 if __name__ == "__main__":
