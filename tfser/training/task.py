@@ -98,7 +98,11 @@ class EmotionTask:
         if training:
             weights = self.class_weights()
             if weights:
-                dataset = dataset.map(models.fold_class_weights(weights))
+                # After the reader's prefetch: parallel and prefetched again, or this
+                # per-batch step would run in the training loop's critical path.
+                dataset = dataset.map(models.fold_class_weights(weights),
+                                      num_parallel_calls=tf.data.AUTOTUNE,
+                                      deterministic=True).prefetch(tf.data.AUTOTUNE)
             if self.config.max_steps_per_epoch:
                 dataset = dataset.take(self.config.max_steps_per_epoch)
         return dataset
