@@ -13,11 +13,16 @@ Each head's examples (or raters, or frames) without a label carry sample weight 
 
 Sample weights may have the shape of the per-element losses (``[B]``, ``[B, R]``,
 ``[B, T]``) or fewer trailing axes (then broadcast), e.g. a ``[B]`` weight on a
-per-rater head masks whole examples. Under a ``tf.distribute`` strategy the result
-is divided by the number of replicas, as Keras' own losses do; CCC is then the
-statistic of each replica's share of the batch (checked on 2 logical CPUs with
-``MirroredStrategy``: cross-entropies and metrics match a single device, the CCC loss
-differs as its batches are halved), so keep per-replica batches large for CCC heads.
+per-rater head masks whole examples.
+
+Under a ``tf.distribute`` strategy with several replicas (Keras ``fit`` under
+``MirroredStrategy``, the custom loop of :mod:`tfser.training.custom_loop`), each
+replica returns its *share* of the loss of the global batch, so the replicas' values
+and gradients add up to what one device computes on the whole batch: a mean divides
+the replica's weighted sum by the *global* weight sum (one all-reduce), not by its
+own, which would weight replicas with fewer labelled or class-weighted examples too
+much; CCC is computed from all-reduced weighted moments, i.e. it is the statistic of
+the global batch, not of each replica's half.
 """
 
 from __future__ import annotations
@@ -50,10 +55,51 @@ def broadcast_weights(sample_weight, values):
     return ops.broadcast_to(weights, ops.shape(values))
 
 
-def _per_replica(loss):
-    """Divides by the replica count so that summed replica gradients are a mean."""
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return loss if replicas == 1 else loss / replicas
+def replica_context() -> Optional[tf.distribute.ReplicaContext]:
+    """The replica context of a step of a multi-replica strategy, else None."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return None
+    return context
+
+
+def _all_reduce_constant(replica: tf.distribute.ReplicaContext, value):
+    """Sum over replicas of a value treated as a constant (no gradient flows)."""
+    return replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(value))
+
+
+def _global_sums(replica: tf.distribute.ReplicaContext, local):
+    """Global sums whose gradient is that of this replica's own ``local`` sums.
+
+    The value is the sum over replicas; the other replicas' part enters as a
+    constant, so ``d f(global) / d theta`` on this replica is the gradient of the
+    global statistic through this replica's examples, and the replicas' gradients add
+    up to the single-device gradient of ``f``.
+    """
+    return local + tf.stop_gradient(_all_reduce_constant(replica, local) - local)
+
+
+def reduce_weighted(values, weights, reduction: str):
+    """The scalar loss of per-element ``values`` and their ``weights``.
+
+    ``mean_with_sample_weight``: ``sum(w * v) / sum(w)``; ``sum_over_batch_size`` /
+    ``mean``: divided by the element count; ``sum``: not divided. Inside a step of a
+    multi-replica strategy the denominator is the global one (all-reduced), so the
+    result is this replica's share of the global batch's loss.
+    """
+    total = ops.sum(values * weights)
+    if reduction == "sum":
+        return total  # the replicas' sums add up to the global one
+    if reduction == "mean_with_sample_weight":
+        denominator = ops.sum(weights)
+    elif reduction in ("sum_over_batch_size", "mean"):
+        denominator = ops.cast(ops.size(values), total.dtype)
+    else:
+        raise ValueError(f"reduction {reduction!r} does not give a scalar loss")
+    replica = replica_context()
+    if replica is not None:
+        denominator = _all_reduce_constant(replica, denominator)
+    return ops.divide_no_nan(total, denominator)
 
 
 def _clip(probabilities):
@@ -83,16 +129,9 @@ class MaskedLoss(keras.losses.Loss):
         y_pred = ops.cast(ops.convert_to_tensor(y_pred), self.dtype)
         values = self.call(ops.convert_to_tensor(y_true), y_pred)
         weights = broadcast_weights(sample_weight, values)
-        weighted = values * weights
         if self.reduction in (None, "none"):
-            return weighted
-        total = ops.sum(weighted)
-        if self.reduction == "sum":
-            return _per_replica(total)
-        if self.reduction == "mean_with_sample_weight":
-            return _per_replica(ops.divide_no_nan(total, ops.sum(weights)))
-        count = ops.cast(ops.size(values), total.dtype)
-        return _per_replica(ops.divide_no_nan(total, count))
+            return values * weights
+        return reduce_weighted(values, weights, self.reduction)
 
 
 @keras.saving.register_keras_serializable(package="tfser")
@@ -219,6 +258,45 @@ def weighted_ccc(y_true, y_pred, sample_weight=None):
     return ccc, total
 
 
+def _replica_weighted_ccc(replica: tf.distribute.ReplicaContext, y_true, y_pred,
+                          sample_weight=None):
+    """:func:`weighted_ccc` of the global batch, from all-reduced weighted moments.
+
+    Targets and predictions are first centred on their global weighted means
+    (constants, so gradients are unchanged; the means are added back for the
+    mean-difference term), which keeps the one-pass moments as accurate as the
+    two-pass ones of :func:`weighted_ccc`.
+    """
+    y_pred = tf.convert_to_tensor(y_pred)
+    y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
+    if len(y_true.shape) == len(y_pred.shape) - 1:
+        y_true = tf.expand_dims(y_true, -1)
+    weights = broadcast_weights(sample_weight, y_pred)
+    axes = list(range(len(y_pred.shape) - 1))
+
+    def weighted_sum(values):
+        return tf.reduce_sum(weights * values, axis=axes)
+
+    shift = _all_reduce_constant(replica, tf.stack(
+        [weighted_sum(tf.ones_like(y_pred)), weighted_sum(y_true), weighted_sum(y_pred)]))
+    shift_true = tf.math.divide_no_nan(shift[1], shift[0])
+    shift_pred = tf.stop_gradient(tf.math.divide_no_nan(shift[2], shift[0]))
+    y_true, y_pred = y_true - shift_true, y_pred - shift_pred
+    total, s_true, s_pred, s_tt, s_pp, s_tp = tf.unstack(_global_sums(replica, tf.stack([
+        weighted_sum(tf.ones_like(y_pred)), weighted_sum(y_true), weighted_sum(y_pred),
+        weighted_sum(y_true * y_true), weighted_sum(y_pred * y_pred),
+        weighted_sum(y_true * y_pred)])))
+    mean_true = tf.math.divide_no_nan(s_true, total)
+    mean_pred = tf.math.divide_no_nan(s_pred, total)
+    var_true = tf.math.divide_no_nan(s_tt, total) - tf.square(mean_true)
+    var_pred = tf.math.divide_no_nan(s_pp, total) - tf.square(mean_pred)
+    covariance = tf.math.divide_no_nan(s_tp, total) - mean_true * mean_pred
+    mean_difference = (mean_true + shift_true) - (mean_pred + shift_pred)
+    ccc = tf.math.divide_no_nan(2.0 * covariance,
+                                var_true + var_pred + tf.square(mean_difference))
+    return ccc, total
+
+
 @keras.saving.register_keras_serializable(package="tfser")
 class ConcordanceLoss(keras.losses.Loss):
     """Paper 003's ``CCCL_tot = sum_a w_a (1 - CCC_a)`` from weighted batch moments.
@@ -246,7 +324,11 @@ class ConcordanceLoss(keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.cast(ops.convert_to_tensor(y_pred), self.dtype)
-        ccc, total = weighted_ccc(y_true, y_pred, sample_weight)
+        replica = replica_context()
+        if replica is None:
+            ccc, total = weighted_ccc(y_true, y_pred, sample_weight)
+        else:
+            ccc, total = _replica_weighted_ccc(replica, y_true, y_pred, sample_weight)
         per_attribute = (1.0 - ccc) * ops.cast(total > 0, ccc.dtype)
         if self.attribute_weights is not None:
             if len(self.attribute_weights) != per_attribute.shape[-1]:
@@ -254,7 +336,13 @@ class ConcordanceLoss(keras.losses.Loss):
                                  f"{per_attribute.shape[-1]} attributes")
             per_attribute = per_attribute * ops.convert_to_tensor(self.attribute_weights,
                                                                   ccc.dtype)
-        return _per_replica(ops.sum(per_attribute))
+        value = ops.sum(per_attribute)
+        if replica is None:
+            return value
+        # Value: this replica's 1/N share; gradient: the global statistic's through
+        # this replica's examples (the sum over replicas is the single-device one).
+        share = value / ops.cast(replica.num_replicas_in_sync, value.dtype)
+        return value + tf.stop_gradient(share - value)
 
     def call(self, y_true, y_pred):
         # CCC is a statistic of the whole (weighted) batch, so there is no per-sample

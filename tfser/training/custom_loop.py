@@ -19,9 +19,10 @@ Loss scaling (what makes 1 worker and N workers agree)
     that is what the loss objects average over (labelled elements only; masked
     examples have weight 0 and class weights scale the rest). ``sum_over_batch_size``
     losses divide by the global element count instead, ``sum`` losses by nothing.
-    This also fixes the caveat of mirrored + ``fit``, where each replica averages its
-    own labelled examples (equal to the global mean only when every replica holds the
-    same weight). A CCC head (:class:`~tfser.models.losses.ConcordanceLoss`) is a
+    The tfser loss objects do this themselves in any replica context
+    (:func:`tfser.models.losses.reduce_weighted`), so Keras ``fit`` under
+    ``MirroredStrategy`` gets the same exact scaling; :func:`replica_loss` applies it
+    to other Keras losses too. A CCC head (:class:`~tfser.models.losses.ConcordanceLoss`) is a
     statistic of the whole batch: its weighted moments are all-reduced, so every
     replica computes the CCC of the global batch; it returns ``L / replicas`` as its
     value while its gradient is the one of ``L`` through its own examples, so values
@@ -104,91 +105,6 @@ EpochHook = Callable[[int, Dict[str, float]], None]
 # --------------------------------------------------------------------------- losses
 
 
-def _all_reduce_constant(replica: tf.distribute.ReplicaContext, value: tf.Tensor):
-    """Sum over replicas of a value treated as a constant (no gradient flows)."""
-    return replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(value))
-
-
-def _global_sums(replica: tf.distribute.ReplicaContext, local: tf.Tensor) -> tf.Tensor:
-    """Global sums whose gradient is that of this replica's own ``local`` sums.
-
-    The value is the sum over replicas; the other replicas' part enters as a
-    constant, so ``d f(global) / d theta`` on this replica is the gradient of the
-    global statistic through this replica's examples, and the replicas' gradients add
-    up to the single-device gradient of ``f``.
-    """
-    return local + tf.stop_gradient(_all_reduce_constant(replica, local) - local)
-
-
-def _per_element_loss(loss: keras.losses.Loss, y_true, y_pred, sample_weight,
-                      replica: tf.distribute.ReplicaContext) -> tf.Tensor:
-    """This replica's share of a per-element loss's global-batch value."""
-    values = loss.call(tf.convert_to_tensor(y_true), y_pred)
-    weights = losses_lib.broadcast_weights(sample_weight, values)
-    numerator = tf.reduce_sum(values * weights)
-    reduction = loss.reduction
-    if reduction == "mean_with_sample_weight":
-        denominator = _all_reduce_constant(replica, tf.reduce_sum(weights))
-    elif reduction in ("sum_over_batch_size", "mean"):
-        denominator = _all_reduce_constant(replica, tf.cast(tf.size(values), values.dtype))
-    elif reduction == "sum":
-        return numerator
-    else:
-        raise ValueError(f"loss '{loss.name}': reduction {reduction!r} does not give a "
-                         "scalar loss to train on")
-    return tf.math.divide_no_nan(numerator, denominator)
-
-
-def _concordance_loss(loss: losses_lib.ConcordanceLoss, y_true, y_pred, sample_weight,
-                      replica: tf.distribute.ReplicaContext) -> tf.Tensor:
-    """This replica's share of the CCC loss of the global batch.
-
-    Same statistic as :func:`tfser.models.losses.weighted_ccc`, from all-reduced
-    weighted moments. Targets and predictions are first centred on their global
-    weighted means (constants, so gradients are unchanged; the means are added back
-    for the mean-difference term) to keep the one-pass moments as accurate as the
-    two-pass ones.
-    """
-    y_pred = tf.convert_to_tensor(y_pred)
-    y_true = tf.cast(tf.convert_to_tensor(y_true), y_pred.dtype)
-    if len(y_true.shape) == len(y_pred.shape) - 1:
-        y_true = tf.expand_dims(y_true, -1)
-    weights = losses_lib.broadcast_weights(sample_weight, y_pred)
-    axes = list(range(len(y_pred.shape) - 1))
-
-    def weighted_sum(values):
-        return tf.reduce_sum(weights * values, axis=axes)
-
-    shift = _all_reduce_constant(replica, tf.stack(
-        [weighted_sum(tf.ones_like(y_pred)), weighted_sum(y_true), weighted_sum(y_pred)]))
-    shift_true = tf.math.divide_no_nan(shift[1], shift[0])
-    shift_pred = tf.stop_gradient(tf.math.divide_no_nan(shift[2], shift[0]))
-    y_true, y_pred = y_true - shift_true, y_pred - shift_pred
-    total, s_true, s_pred, s_tt, s_pp, s_tp = tf.unstack(_global_sums(replica, tf.stack([
-        weighted_sum(tf.ones_like(y_pred)), weighted_sum(y_true), weighted_sum(y_pred),
-        weighted_sum(y_true * y_true), weighted_sum(y_pred * y_pred),
-        weighted_sum(y_true * y_pred)])))
-    mean_true = tf.math.divide_no_nan(s_true, total)
-    mean_pred = tf.math.divide_no_nan(s_pred, total)
-    var_true = tf.math.divide_no_nan(s_tt, total) - tf.square(mean_true)
-    var_pred = tf.math.divide_no_nan(s_pp, total) - tf.square(mean_pred)
-    covariance = tf.math.divide_no_nan(s_tp, total) - mean_true * mean_pred
-    mean_difference = (mean_true + shift_true) - (mean_pred + shift_pred)
-    ccc = tf.math.divide_no_nan(2.0 * covariance,
-                                var_true + var_pred + tf.square(mean_difference))
-    per_attribute = (1.0 - ccc) * tf.cast(total > 0, ccc.dtype)
-    if loss.attribute_weights is not None:
-        if len(loss.attribute_weights) != per_attribute.shape[-1]:
-            raise ValueError(f"loss '{loss.name}': {len(loss.attribute_weights)} attribute "
-                             f"weights for {per_attribute.shape[-1]} attributes")
-        per_attribute = per_attribute * tf.constant(loss.attribute_weights, ccc.dtype)
-    value = tf.reduce_sum(per_attribute)
-    share = value / tf.cast(replica.num_replicas_in_sync, value.dtype)
-    # Value: this replica's 1/N share; gradient: the full statistic's through this
-    # replica's examples (the sum over replicas is the single-device gradient).
-    return value + tf.stop_gradient(share - value)
-
-
 def replica_loss(loss: keras.losses.Loss, y_true, y_pred, sample_weight=None) -> tf.Tensor:
     """One head's loss share for this replica (call inside ``strategy.run``).
 
@@ -205,14 +121,22 @@ def replica_loss(loss: keras.losses.Loss, y_true, y_pred, sample_weight=None) ->
     Raises:
       ValueError: A loss reduction that does not give a scalar.
     """
-    replica = tf.distribute.get_replica_context()
-    if replica is None:
+    if tf.distribute.get_replica_context() is None:
         raise ValueError("replica_loss must be called in a replica context "
                          "(inside strategy.run)")
+    if loss.reduction in (None, "none"):
+        raise ValueError(f"loss '{loss.name}': reduction {loss.reduction!r} does not give a "
+                         "scalar loss to train on")
+    if isinstance(loss, (losses_lib.MaskedLoss, losses_lib.ConcordanceLoss)):
+        # tfser's losses return this replica's share themselves (global weight sums,
+        # all-reduced CCC moments).
+        return loss(y_true, y_pred, sample_weight)
+    # Other Keras losses average over their own replica's batch: reduce their
+    # per-element values the same way instead.
     y_pred = tf.cast(tf.convert_to_tensor(y_pred), loss.dtype or "float32")
-    if isinstance(loss, losses_lib.ConcordanceLoss):
-        return _concordance_loss(loss, y_true, y_pred, sample_weight, replica)
-    return _per_element_loss(loss, y_true, y_pred, sample_weight, replica)
+    values = loss.call(tf.convert_to_tensor(y_true), y_pred)
+    weights = losses_lib.broadcast_weights(sample_weight, values)
+    return losses_lib.reduce_weighted(values, weights, loss.reduction)
 
 
 # ------------------------------------------------------------------------- workers
