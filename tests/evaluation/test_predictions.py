@@ -80,6 +80,8 @@ def _layouts():
         HeadLayout("dims", "dimensional", ("arousal", "valence")),
         HeadLayout("raters", "per_rater", ("a", "b", "c"), raters=("r1", "r2")),
         HeadLayout("traces", "dimensional", ("arousal", "valence"), sequence=True),
+        # Class names a CSV reads back as numbers (CREMA-D speaker ids).
+        HeadLayout("speaker", "speaker", ("1001", "1002", "1003")),
     ]
 
 
@@ -95,6 +97,7 @@ def synthetic_frame(n=12, seed=0, fold="f0"):
     labelled[:2] = True
     inputs = {
         "emotion": (probs(n, 3), rng.integers(0, 3, n), labelled.astype(float)),
+        "speaker": (probs(n, 3), rng.integers(0, 3, n), labelled.astype(float)),
         "soft": (probs(n, 3), probs(n, 3), labelled.astype(float)),
         "secondary": (rng.random((n, 3)), (rng.random((n, 3)) > 0.5).astype(float),
                       labelled.astype(float)),

@@ -300,9 +300,9 @@ class HeadLayout:
             return HeadArrays(outputs, targets, labelled.reshape(n, len(self.raters)))
         if family == "categorical":
             labelled = _bools(frame[self.labelled_column()])
-            position = {c: i for i, c in enumerate(self.classes)}
-            names = frame[self.target_column()].tolist()
-            unknown = sorted({str(v) for v, ok in zip(names, labelled)
+            position = self._positions()
+            names = [_name(v) for v in frame[self.target_column()].tolist()]
+            unknown = sorted({v for v, ok in zip(names, labelled)
                               if ok and v not in position})
             if unknown:
                 raise ValueError(f"column '{self.target_column()}' holds names outside the "
@@ -330,14 +330,26 @@ class HeadLayout:
             raise ValueError(f"head '{self.head}' ({self.family}) has no decision column")
         return self._indices(frame, self.pred_column())
 
+    def _positions(self) -> Dict[str, int]:
+        # Compared as text: a CSV read back turns class names such as speaker ids
+        # ("1001") into numbers.
+        return {str(c): i for i, c in enumerate(self.classes)}
+
     def _indices(self, frame: pd.DataFrame, column: str) -> np.ndarray:
-        position = {c: i for i, c in enumerate(self.classes)}
-        names = frame[column].tolist()
-        unknown = sorted({str(v) for v in names if v not in position})
+        position = self._positions()
+        names = [_name(v) for v in frame[column].tolist()]
+        unknown = sorted({v for v in names if v not in position})
         if unknown:
             raise ValueError(f"column '{column}' holds names outside the classes of head "
                              f"'{self.head}': {unknown}")
         return np.array([position[v] for v in names], dtype=np.int64)
+
+
+def _name(value: Any) -> str:
+    """A class name as text; numbers a CSV reader made of it (1001, 1001.0) included."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(value)
 
 
 def _bools(series: pd.Series) -> np.ndarray:
