@@ -107,3 +107,10 @@ def test_fold_selection_and_its_errors(data_001, tmp_path):
     ("0,3", True), ("a, b", True)])
 def test_the_fold_flag_routes_selections_to_cross_validation(value, expected):
     assert train_binary.is_fold_selection(value) is expected
+
+
+def test_fold_directories_never_collide():
+    names = ["S1_2", "S1:", "S1", "S01f", "S01F", "loso:c:S02"]
+    dirs = cross_validation._dir_names(names)
+    assert len({d.casefold() for d in dirs.values()}) == len(names)
+    assert dirs["loso:c:S02"] == "loso_c_S02"

@@ -28,8 +28,9 @@ import keras
 
 from tfser import data
 from tfser.training.config import PARAMS_FILE, ExperimentConfig, load_params, resolve_config
+from tfser.training.custom_loop import worker_role
 from tfser.training.task import EmotionTask
-from tfser.training.trainer import STRATEGIES, Trainer, read_history
+from tfser.training.trainer import STRATEGIES, Trainer, get_strategy, read_history
 
 FOLDS_FILE = "folds.json"
 FOLDS_DIR = "folds"
@@ -47,12 +48,14 @@ def fold_dir_name(name: str) -> str:
 def _dir_names(names: Sequence[str]) -> Dict[str, str]:
     """Fold name -> distinct directory name (an index suffix resolves clashes)."""
     out: Dict[str, str] = {}
-    used = set()
+    used = set()  # case-folded: S01f and S01F must not share a folder on macOS/Windows
     for index, name in enumerate(names):
-        candidate = fold_dir_name(name)
-        if candidate in used:
-            candidate = f"{candidate}_{index}"
-        used.add(candidate)
+        base = candidate = fold_dir_name(name)
+        suffix = index
+        while candidate.casefold() in used:
+            candidate = f"{base}_{suffix}"
+            suffix += 1
+        used.add(candidate.casefold())
         out[name] = candidate
     return out
 
@@ -198,9 +201,13 @@ def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (
                                     fold=name, smoke=smoke) for name in selected}
     for name, run_dir in zip(selected, run_dirs):
         _check_same_config(configs[name], run_dir, name)
+    # Under multi_worker every worker trains each fold; only the chief writes the
+    # shared bookkeeping files (model_dir is on storage all workers read).
+    chief = strategy != "multi_worker" or worker_role(get_strategy(strategy))[0]
     os.makedirs(model_dir, exist_ok=True)
     chosen = {name: dirs[name] for name in selected}
-    _write_folds_file(model_dir, base, info, chosen)
+    if chief:
+        _write_folds_file(model_dir, base, info, chosen)
 
     total = len(selected)
     started = time.perf_counter()
@@ -220,8 +227,9 @@ def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (
         Trainer(EmotionTask(configs[name]), run_dir, strategy=strategy,
                 callbacks=callbacks).train()
         summary = _summary(run_dir, time.perf_counter() - fold_start)
-        _write_json(os.path.join(run_dir, DONE_FILE), summary)
-        _write_folds_file(model_dir, base, info, chosen)
+        if chief:
+            _write_json(os.path.join(run_dir, DONE_FILE), summary)
+            _write_folds_file(model_dir, base, info, chosen)
         best = summary["best_val_loss"]
         print(f"{tag}: done in {summary['seconds']:.1f} s, {summary['epochs']} epochs, "
               f"best val_loss {'n/a' if best is None else f'{best:.4f}'}; "
