@@ -198,3 +198,22 @@ def test_metrics_of_every_kind_of_head_and_their_report(tmp_path):
     assert "raters/raters_confusion.png" in paths and "traces/" not in "".join(paths)
     assert json.load(open(paths["metrics"]))["heads"]["dims"]["pooled"]["mean_ccc"] == \
         pytest.approx(pooled["mean_ccc"])
+
+
+def test_a_fold_without_test_examples_is_skipped_and_reported(cv_run, tmp_path):
+    model_dir, data_dir = cv_run
+    # The same featurized data, except that fold 1's test speaker had everything rejected.
+    emptied = tmp_path / "data"
+    shutil.copytree(data_dir, emptied)
+    with open(emptied / "dataset_info.json") as handle:
+        info = json.load(handle)
+    folds = info["split"]["folds"]
+    folds[1]["test"]["written"] = 0
+    with open(emptied / "dataset_info.json", "w") as handle:
+        json.dump(info, handle)
+    metrics = evaluation.evaluate_run(model_dir, str(tmp_path / "out"), data_dir=str(emptied),
+                                      verbose=False)
+    assert [entry["fold"] for entry in metrics["skipped_folds"]] == [folds[1]["name"]]
+    assert metrics["folds"] == [folds[0]["name"]]
+    with open(tmp_path / "out" / "report.md") as handle:
+        assert f"Skipped fold `{folds[1]['name']}`" in handle.read()

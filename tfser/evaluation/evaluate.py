@@ -184,7 +184,7 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
                       _data_dir(run_dir, config.data_dir, data_dir)))
 
     infos: Dict[str, Any] = {}
-    frames, layouts, fold_names = [], None, []
+    frames, layouts, fold_names, skipped = [], None, [], []
     started = time.perf_counter()
     for position, (run_dir, config, path, fold_data) in enumerate(plans, start=1):
         fold_start = time.perf_counter()
@@ -201,6 +201,15 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
             print(f"warning: fold '{name}' has not finished training (no "
                   f"{cross_validation.DONE_FILE} in {run_dir}); evaluating its current "
                   f"{checkpoint} checkpoint", file=sys.stderr, flush=True)
+        if info.count(name, part, False) == 0:
+            # E.g. a LOSO speaker all of whose clips featurize set aside: nothing to
+            # predict, and the other folds still make an evaluation.
+            skipped.append({"fold": name, "run_dir": run_dir,
+                            "reason": f"no {part} examples in {fold_data}"})
+            print(f"warning: fold '{name}' has no {part} examples in {fold_data}; "
+                  "skipped (listed in metrics.json as skipped_folds)", file=sys.stderr,
+                  flush=True)
+            continue
         model = predictions.load_checkpoint(path)
         frame = predictions.predict_frame(model, info, name, part, batch_size=batch_size)
         heads = predictions.head_layouts(info, predictions.model_heads(model))
@@ -217,6 +226,9 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
         del model
         keras.utils.clear_session()
 
+    if not frames:
+        raise ValueError(f"no fold of {model_dir} has {part} examples: "
+                         + "; ".join(f"{entry['fold']}: {entry['reason']}" for entry in skipped))
     frame = pd.concat(frames, ignore_index=True)
     metrics = metrics_lib.compute_metrics(frame, layouts)
     first_info = next(iter(infos.values()))
@@ -233,12 +245,13 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
             "num_folds_in_protocol": first_info.num_folds,
         },
         **metrics,
+        "skipped_folds": skipped,
     }
     metrics_out["layouts"] = {head: layout.to_dict() for head, layout in layouts.items()}
     metrics_out = report_lib.json_safe(metrics_out)
     paths = report_lib.write_outputs(out_dir, frame, metrics_out, layouts)
     if verbose:
-        print(f"evaluated {len(frame)} utterances of {len(plans)} fold(s) in "
+        print(f"evaluated {len(frame)} utterances of {len(frames)} fold(s) in "
               f"{time.perf_counter() - started:.1f} s; report: {paths['report']}",
               flush=True)
     return metrics_out

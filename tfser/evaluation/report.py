@@ -185,6 +185,8 @@ def render_report(metrics: Mapping[str, Any], layouts: Mapping[str, HeadLayout],
     if metrics.get("working_directory"):
         lines += [f"Working directory: `{metrics['working_directory']}`.", ""]
     lines += _run_lines(metrics) + [""]
+    for entry in metrics.get("skipped_folds") or []:
+        lines += [f"Skipped fold `{entry['fold']}`: {entry['reason']}.", ""]
     lines += [f"Files: [{PREDICTIONS_PARQUET}]({PREDICTIONS_PARQUET}), "
               f"[{PREDICTIONS_CSV}]({PREDICTIONS_CSV}), [{METRICS_FILE}]({METRICS_FILE}).",
               ""]
