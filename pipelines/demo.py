@@ -203,17 +203,15 @@ def stage_export(run_dir: str, export_dir: str) -> str:
     return path
 
 
-def pick_test_wav(table_dir: str, data_dir: str) -> str:
-    """The first test-speaker utterance with a label, as an audio path."""
+def pick_test_wav(table_dir: str, eval_dir: str) -> str:
+    """The audio of the first utterance the evaluation scored (a featurized test file)."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel
     from tfser import annotations  # pylint: disable=import-outside-toplevel
-    from tfser import data  # pylint: disable=import-outside-toplevel
-    info = data.load_info(data_dir)
-    speakers = set(info.speakers(0, "test"))
+    scored = pd.read_parquet(os.path.join(eval_dir, "predictions.parquet"),
+                             columns=["utt_id"])
     table = annotations.load_table(table_dir)
-    rated = set(table.ratings["utt_id"])
-    utts = table.utterances[table.utterances["speaker_id"].isin(speakers)
-                            & table.utterances["utt_id"].isin(rated)]
-    return table.resolve_audio(utts["audio_path"].iloc[0])
+    utts = table.utterances.set_index("utt_id")
+    return table.resolve_audio(utts.loc[scored["utt_id"].iloc[0], "audio_path"])
 
 
 def stage_predict(export_dir: str, wav: str, out_path: str) -> Dict[str, Any]:
@@ -273,7 +271,7 @@ def run_demo(out_dir: str, seed: int = 0, size: str = "default", regenerate: boo
     print("\n" + "\n".join(lines), flush=True)
     export_dir = stages.run("export", "SavedModel of 000_mtl", lambda: stage_export(
         run_dirs["000_mtl"], os.path.join(paths["export"], "000_mtl", "1")))
-    wav = pick_test_wav(paths["annotations"], data_dir)
+    wav = pick_test_wav(paths["annotations"], os.path.join(paths["eval"], "000_mtl"))
     predicted = stages.run("predict", "one test WAV through the SavedModel",
                            lambda: stage_predict(export_dir, wav,
                                                  os.path.join(out_dir, "predictions.csv")))

@@ -143,7 +143,8 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
     layouts = head_layouts(info, heads)
     dataset = data.build_dataset(info, fold, part, features=features, heads=heads,
                                  batch_size=batch_size, shuffle=False,
-                                 include_variants=False, return_meta=True)
+                                 include_variants=False, return_meta=True,
+                                 cache=False)  # read once
 
     meta: Dict[str, List[str]] = {"utt_id": [], "speaker_id": []}
     collected = {head: {"outputs": [], "targets": [], "weights": []} for head in heads}

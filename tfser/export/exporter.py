@@ -28,6 +28,7 @@ import keras
 import tensorflow as tf
 
 from tfser.data import DatasetInfo
+from tfser.evaluation import columns
 from tfser.export import contract
 from tfser.export.serving import ServedFeature, ServingModule
 from tfser.features import example_codec as codec
@@ -121,9 +122,10 @@ def _head_entries(task: EmotionTask, model: keras.Model):
         classes[head.name] = names
         entry = {"kind": spec.kind, "type": head.head_type, "shape": shape,
                  "sequence": spec.sequence}
-        raters = metadata.get(head.name, {}).get("raters")
-        if raters:
-            entry["raters"] = list(raters)
+        if spec.kind == "per_rater":
+            # The rater ids the evaluation tables use (one per output row, always).
+            entry["raters"] = list(columns.layout_from_spec(
+                spec, metadata.get(head.name, {})).raters)
         outputs[head.name] = entry
     return classes, outputs
 

@@ -42,13 +42,15 @@ import pandas as pd
 import tensorflow as tf
 
 from tfser.corpora.base import iter_wav_files
+from tfser.evaluation import metrics
 from tfser.export import contract
 from tfser.features import audio_io
 from tfser.features import registry
 
 _LOG = logging.getLogger("tfser.export")
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-MULTILABEL_THRESHOLD = 0.5
+# A multi-label class is predicted when its score is above this, as in tfser.evaluation.
+MULTILABEL_THRESHOLD = metrics.MULTILABEL_THRESHOLD
 DEFAULT_BATCH_SIZE = 8
 REJECT_COLUMNS = ["file", "reason", "detail"]
 # Reject reasons.
@@ -254,7 +256,7 @@ def prediction_columns(head: str, output: np.ndarray, entry: Mapping[str, Any],
             columns[f"{head}/value/{name}"] = float(value)
         return columns
     if head_type == "per_rater":
-        raters = entry.get("raters") or [str(i) for i in range(output.shape[0])]
+        raters = entry.get("raters") or [f"rater_{i}" for i in range(output.shape[0])]
         for rater, row in zip(raters, output):
             columns[f"{head}/pred/{rater}"] = names[int(np.argmax(row))]
             for name, value in zip(names, row):
@@ -262,7 +264,7 @@ def prediction_columns(head: str, output: np.ndarray, entry: Mapping[str, Any],
         return columns
     if head_type in ("multilabel", "existence"):
         columns[f"{head}/pred"] = ";".join(
-            name for name, value in zip(names, output) if value >= MULTILABEL_THRESHOLD)
+            name for name, value in zip(names, output) if value > MULTILABEL_THRESHOLD)
     else:
         columns[f"{head}/pred"] = names[int(np.argmax(output))]
     for name, value in zip(names, output):
@@ -346,7 +348,7 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
         nonlocal audio_s
         try:
             outputs = predictor([item.payload for item in items])
-        except tf.errors.InvalidArgumentError as error:
+        except tf.errors.OpError as error:  # refused input, or e.g. out of memory
             if len(items) == 1:
                 rejects[items[0].index] = (items[0].path, MODEL_ERROR,
                                            _first_line(error.message))

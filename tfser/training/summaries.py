@@ -535,7 +535,8 @@ def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_e
         fold_name=task.info.fold_name(config.fold), history_path=history_path)]
     if heads and confusion_every_n_epochs:
         callbacks.append(ConfusionMatrixImages(
-            task.build_dataset("dev"), heads, validation,
+            # Not cached: at most max_batches are read, and fit keeps its own dev copy.
+            task.build_dataset("dev", cache=False), heads, validation,
             every_n_epochs=confusion_every_n_epochs, max_batches=confusion_max_batches))
     if attention_examples and attention_every_n_epochs:
         # Its own small read of the dev data, with meta for the utterance ids; no more
@@ -544,7 +545,7 @@ def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_e
         dataset = data.build_dataset(task.info, config.fold, "dev",
                                      features=task.feature_names, heads=task.head_names,
                                      batch_size=batch_size, shuffle=False,
-                                     deterministic=True, return_meta=True)
+                                     deterministic=True, return_meta=True, cache=False)
         main = next(iter(heads), None)
         callbacks.append(AttentionPlots(dataset, validation, num_examples=attention_examples,
                                         head=main, class_names=heads.get(main, ()),

@@ -12,7 +12,7 @@ Everything problem-specific lives here; :mod:`tfser.training.trainer` only drive
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import keras
 import tensorflow as tf
@@ -82,19 +82,21 @@ class EmotionTask:
         return {head: data.class_weights(self.info, self.config.fold, head).tolist()
                 for head, enabled in self.config.class_weighting.items() if enabled}
 
-    def build_dataset(self, part: str) -> tf.data.Dataset:
+    def build_dataset(self, part: str, cache: Optional[bool] = None) -> tf.data.Dataset:
         """``(features, targets, sample_weights)`` batches of one part of the fold.
 
         Training batches are shuffled with the config's seed (unless ``shuffle`` is
         off), carry the class weights
-        and stop after ``max_steps_per_epoch`` batches when that is set.
+        and stop after ``max_steps_per_epoch`` batches when that is set. ``cache`` is
+        the reader's (None: small fixed-size data in memory after the first pass; pass
+        False for a dataset read once or only in part).
         """
         training = part == "train"
         dataset = data.build_dataset(
             self.info, self.config.fold, part, features=self.feature_names,
             heads=self.head_names, batch_size=self.config.batch_size,
             shuffle=training and self.config.shuffle, seed=self.config.seed,
-            deterministic=True)
+            deterministic=True, cache=cache)
         if training:
             weights = self.class_weights()
             if weights:
