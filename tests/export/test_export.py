@@ -278,7 +278,7 @@ def test_export_errors_name_the_missing_piece(runs, tmp_path):
         export.export_saved_model(runs["000_mtl"], str(tmp_path / "a"), checkpoint="first")
     with pytest.raises(FileNotFoundError, match="params.yaml not found"):
         export.export_saved_model(str(tmp_path), str(tmp_path / "b"))
-    with pytest.raises(FileNotFoundError, match="featurized directory of run"):
+    with pytest.raises(FileNotFoundError, match=r"moved. \(given data_dir\)"):
         export.export_saved_model(runs["000_mtl"], str(tmp_path / "c"),
                                   data_dir=str(tmp_path / "moved"))
     with pytest.raises(FileNotFoundError, match="a SavedModel written by tfser-export"):

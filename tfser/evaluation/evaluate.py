@@ -30,8 +30,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from tfser.evaluation import metrics as metrics_lib
 from tfser.evaluation import report as report_lib
 
-CHECKPOINTS = ("best", "last")
 PARTS = ("test", "dev", "train")
+# tfser.training.config.PARAMS_FILE; importing tfser.training here would load TensorFlow.
 PARAMS_FILE = "params.yaml"
 
 
@@ -94,44 +94,6 @@ def find_runs(model_dir: str) -> Tuple[str, List[str], Dict[str, Any]]:
                             f"{cross_validation.FOLDS_DIR}/)")
 
 
-def checkpoint_path(run_dir: str, checkpoint: str = "best") -> str:
-    """``<run_dir>/checkpoints/<checkpoint>.keras``, checked.
-
-    Raises:
-      ValueError: ``checkpoint`` is not ``best`` or ``last``.
-      FileNotFoundError: The run has no such checkpoint.
-    """
-    if checkpoint not in CHECKPOINTS:
-        raise ValueError(f"checkpoint must be one of {list(CHECKPOINTS)}, got "
-                         f"{checkpoint!r}")
-    path = os.path.join(run_dir, "checkpoints", f"{checkpoint}.keras")
-    if not os.path.exists(path):
-        folder = os.path.dirname(path)
-        present = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-        raise FileNotFoundError(
-            f"{run_dir}: no checkpoint checkpoints/{checkpoint}.keras (present: "
-            f"{present or 'none'}); has this run trained at least one epoch?")
-    return path
-
-
-def _data_dir(run_dir: str, configured: str, given: Optional[str]) -> str:
-    """The featurized directory a run is evaluated on, checked."""
-    # Imported here: tfser.data loads TensorFlow.
-    from tfser.beam import dataset_info  # pylint: disable=import-outside-toplevel
-    chosen = given if given is not None else configured
-    source = "given data_dir" if given is not None else \
-        f"data_dir of {os.path.join(run_dir, PARAMS_FILE)}"
-    if not chosen:
-        raise ValueError(f"{os.path.join(run_dir, PARAMS_FILE)} names no data_dir; pass "
-                         "data_dir (--data_dir)")
-    if not os.path.exists(os.path.join(chosen, dataset_info.DATASET_INFO_FILE)):
-        raise FileNotFoundError(
-            f"featurized directory '{chosen}' ({source}) not found or has no "
-            f"{dataset_info.DATASET_INFO_FILE}; pass data_dir (--data_dir) when the data "
-            "moved or the path is relative to another working directory")
-    return chosen
-
-
 def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
                  part: str = "test", checkpoint: str = "best",
                  command: Optional[str] = None, batch_size: int = 64,
@@ -172,6 +134,7 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
     from tfser import training  # pylint: disable=import-outside-toplevel
     from tfser.evaluation import predictions  # pylint: disable=import-outside-toplevel
     from tfser.training import cross_validation  # pylint: disable=import-outside-toplevel
+    from tfser.training import run_dir as run_dir_lib  # pylint: disable=import-outside-toplevel
 
     if part not in PARTS:
         raise ValueError(f"part must be one of {list(PARTS)}, got {part!r}")
@@ -180,8 +143,8 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
     plans = []
     for run_dir in run_dirs:
         config = training.load_params(run_dir)
-        plans.append((run_dir, config, checkpoint_path(run_dir, checkpoint),
-                      _data_dir(run_dir, config.data_dir, data_dir)))
+        plans.append((run_dir, config, run_dir_lib.checkpoint_path(run_dir, checkpoint),
+                      run_dir_lib.resolve_data_dir(run_dir, config.data_dir, data_dir)))
 
     infos: Dict[str, Any] = {}
     frames, layouts, fold_names, skipped = [], None, [], []

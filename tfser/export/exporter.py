@@ -33,58 +33,10 @@ from tfser.export import contract
 from tfser.export.serving import ServedFeature, ServingModule
 from tfser.features import example_codec as codec
 from tfser.training import EmotionTask, load_params
+from tfser.training import run_dir
 from tfser.training.config import PARAMS_FILE
 
 _LOG = logging.getLogger("tfser.export")
-CHECKPOINTS = ("best", "last")
-
-
-def checkpoint_path(model_dir: str, checkpoint: str = "best") -> str:
-    """``<model_dir>/checkpoints/<checkpoint>.keras``, checked to exist.
-
-    Raises:
-      ValueError: ``checkpoint`` is not ``best`` or ``last``.
-      FileNotFoundError: No such checkpoint (e.g. training never finished an epoch).
-    """
-    if checkpoint not in CHECKPOINTS:
-        raise ValueError(f"checkpoint must be one of {list(CHECKPOINTS)}, got {checkpoint!r}")
-    path = os.path.join(model_dir, "checkpoints", f"{checkpoint}.keras")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found; has {model_dir} finished an epoch of "
-                                "tfser-train?")
-    return path
-
-
-def resolve_data_dir(model_dir: str, data_dir: str) -> str:
-    """The featurized directory of a run.
-
-    ``params.yaml`` keeps ``data_dir`` as given to tfser-train, often relative to the
-    directory training ran from (e.g. the repository, with the run in ``runs/x``). A
-    relative path is tried as it is, then against the run directory and each of its
-    parents, so exporting works from any working directory.
-
-    Raises:
-      FileNotFoundError: Neither candidate holds a ``dataset_info.json``.
-    """
-    if not data_dir:
-        raise FileNotFoundError(f"{os.path.join(model_dir, PARAMS_FILE)} names no data_dir; "
-                                "pass data_dir= to export_saved_model")
-    candidates = [data_dir]
-    if not os.path.isabs(data_dir):
-        folder = os.path.abspath(model_dir)
-        while True:
-            candidates.append(os.path.join(folder, data_dir))
-            if os.path.dirname(folder) == folder:
-                break
-            folder = os.path.dirname(folder)
-    for candidate in candidates:
-        if os.path.exists(os.path.join(candidate, "dataset_info.json")):
-            return os.path.abspath(candidate)
-    raise FileNotFoundError(f"featurized directory of run {model_dir} not found ("
-                            f"'{data_dir}' as given and relative to the run and its "
-                            "parents); pass data_dir= (--data_dir) to point at it")
-
-
 def _served_features(task: EmotionTask, model: keras.Model) -> List[ServedFeature]:
     info, fold = task.info, task.config.fold
     model_inputs = set(model.input) if isinstance(model.input, dict) else set()
@@ -253,9 +205,9 @@ def export_saved_model(model_dir: str, export_dir: str, checkpoint: str = "best"
         raise FileNotFoundError(f"{params_path} not found; is {model_dir} a tfser-train run "
                                 "directory?")
     config = load_params(model_dir)
-    weights = checkpoint_path(model_dir, checkpoint)
+    weights = run_dir.checkpoint_path(model_dir, checkpoint)
     config = dataclasses.replace(
-        config, data_dir=resolve_data_dir(model_dir, data_dir or config.data_dir))
+        config, data_dir=run_dir.resolve_data_dir(model_dir, config.data_dir, data_dir))
     task = EmotionTask(config)
     _LOG.info("exporting %s (%s, fold %s) from %s", config.name, checkpoint, config.fold,
               weights)

@@ -1,0 +1,77 @@
+"""What a finished run directory holds, for the stages that read one (evaluate, export).
+
+:class:`~tfser.training.trainer.Trainer` writes ``checkpoints/<best|last>.keras`` and
+``params.yaml`` (whose ``data_dir`` is kept as given to tfser-train). These helpers find
+them again and fail with the reason when something is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from tfser.training.config import PARAMS_FILE
+
+CHECKPOINTS = ("best", "last")
+CHECKPOINTS_DIR = "checkpoints"
+# The featurized directory's sidecar (tfser.beam.dataset_info.DATASET_INFO_FILE).
+DATASET_INFO_FILE = "dataset_info.json"
+
+
+def checkpoint_path(run_dir: str, checkpoint: str = "best") -> str:
+    """``<run_dir>/checkpoints/<checkpoint>.keras``, checked to exist.
+
+    Raises:
+      ValueError: ``checkpoint`` is not ``best`` or ``last``.
+      FileNotFoundError: The run has no such checkpoint (the message lists those present).
+    """
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"checkpoint must be one of {list(CHECKPOINTS)}, got "
+                         f"{checkpoint!r}")
+    path = os.path.join(run_dir, CHECKPOINTS_DIR, f"{checkpoint}.keras")
+    if not os.path.exists(path):
+        folder = os.path.dirname(path)
+        present = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+        raise FileNotFoundError(
+            f"{run_dir}: no checkpoint {CHECKPOINTS_DIR}/{checkpoint}.keras (present: "
+            f"{present or 'none'}); has this run trained at least one epoch?")
+    return path
+
+
+def resolve_data_dir(run_dir: str, configured: Optional[str],
+                     given: Optional[str] = None) -> str:
+    """The featurized directory of a run, as an absolute path.
+
+    ``given`` (a ``--data_dir`` flag) is taken as it is. Otherwise ``configured`` (the
+    ``data_dir`` of ``params.yaml``, often relative to where training ran, e.g. the
+    repository with the run in ``runs/x``) is tried as it is, then against the run
+    directory and each of its parents, so a run is found from any working directory.
+
+    Raises:
+      ValueError: Neither is set.
+      FileNotFoundError: No candidate holds a ``dataset_info.json``.
+    """
+    if given is not None:
+        if not os.path.exists(os.path.join(given, DATASET_INFO_FILE)):
+            raise FileNotFoundError(
+                f"featurized directory '{given}' (given data_dir) not found or has no "
+                f"{DATASET_INFO_FILE}")
+        return os.path.abspath(given)
+    if not configured:
+        raise ValueError(f"{os.path.join(run_dir, PARAMS_FILE)} names no data_dir; pass "
+                         "data_dir (--data_dir)")
+    candidates = [configured]
+    if not os.path.isabs(configured):
+        folder = os.path.abspath(run_dir)
+        while True:
+            candidates.append(os.path.join(folder, configured))
+            if os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
+    for candidate in candidates:
+        if os.path.exists(os.path.join(candidate, DATASET_INFO_FILE)):
+            return os.path.abspath(candidate)
+    raise FileNotFoundError(
+        f"featurized directory of run {run_dir} not found ('{configured}' from "
+        f"{PARAMS_FILE}, as it is and relative to the run and its parents); pass data_dir "
+        "(--data_dir) when the data moved")
