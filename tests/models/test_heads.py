@@ -86,6 +86,12 @@ def test_head_config_from_label_spec():
     dims = HeadConfig.from_label_spec(codec.LabelFieldSpec(
         "trace", "dimensional", (3,), ("aro", "val", "lik"), sequence=True))
     assert (dims.units, dims.head_type) == (3, "regression")
+    spec = codec.LabelFieldSpec("primary", "hard", (), ("x", "y"))
+    assert HeadConfig.from_label_spec(spec, classes=["x", "y"]).classes == ("x", "y")
+    with pytest.raises(ValueError, match="classes come from the stored label view"):
+        HeadConfig.from_label_spec(spec, classes=["y", "x"])
+    with pytest.raises(ValueError, match="units come from the stored label view"):
+        HeadConfig.from_label_spec(spec, units=3)
 
 
 @pytest.mark.parametrize("bad, match", [

@@ -134,8 +134,9 @@ class HeadConfig:
       loss_params: Keyword arguments of the loss (e.g. ``attribute_weights``,
         ``positive_weights``).
       params: Head-specific options (``num_raters``, ``rater_mode``, ...).
-      classes: Optional names of the units (classes, attributes, speakers), used to
-        name metrics and by export as the label vocabulary.
+      classes: Optional names of the units (classes, attributes, speakers), e.g. for
+        TensorBoard images; a head built from a stored label view takes them from the
+        view (as evaluation and export do) and refuses a config that changes them.
     """
 
     name: str
@@ -203,6 +204,14 @@ class HeadConfig:
         classes = spec.classes if len(spec.classes) == units else ()
         fields = {"name": spec.head, "kind": spec.kind, "units": units, "params": params,
                   "classes": classes}
+        for key in ("units", "classes", "kind"):
+            # The stored targets are indexed by the view's vocabulary: a config that
+            # renamed or reordered it would mislabel every report and export.
+            if key in overrides and tuple(_as_tuple(overrides[key])) != tuple(
+                    _as_tuple(fields[key])):
+                raise ValueError(f"head '{spec.head}': {key} come from the stored label "
+                                 f"view ({fields[key]!r}); the config gives "
+                                 f"{overrides[key]!r}")
         fields.update(overrides)
         return cls.from_dict(fields)
 
@@ -281,3 +290,10 @@ def as_head_config(value: Union[HeadConfig, Mapping]) -> HeadConfig:
 def as_model_config(value: Union[ModelConfig, Mapping]) -> ModelConfig:
     """Accepts a :class:`ModelConfig` or a dict."""
     return value if isinstance(value, ModelConfig) else ModelConfig.from_dict(value)
+
+
+def _as_tuple(value):
+    """``value`` as a tuple for comparing config values (a scalar becomes a 1-tuple)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,)
