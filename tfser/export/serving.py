@@ -121,6 +121,18 @@ class _Checks:
         return tf.cond(passed, on_pass, on_fail)
 
 
+def _require_lengths(checks: "_Checks", name: str, lengths, batch, limit, padded: str,
+                     item: str, unit: str, empty: Optional[str] = None) -> None:
+    """One length per ``item`` of the batch, each in ``1..limit`` (the padded size)."""
+    checks.require(tf.equal(tf.size(lengths), batch),
+                   f"input {name} must hold one length per {item}; got lengths and batch",
+                   tf.size(lengths), batch)
+    checks.require(lengths > 0, f"input {name} has a zero or negative length (empty "
+                                f"{empty or item}):", lengths)
+    checks.require(lengths <= limit, f"input {name} exceeds the {unit} of {padded}:",
+                   lengths, limit)
+
+
 def _as_rank(x: tf.Tensor, rank: int) -> tf.Tensor:
     """``x`` reshaped to ``rank`` dimensions without ever failing (a no-op at that rank).
 
@@ -273,14 +285,8 @@ class ServingModule(tf.Module):
                                f"at {feature.frame_rate_hz:g} Hz); split long recordings. "
                                "Frames:", frames)
             if feature.name in lengths:
-                name, length = feature.length_name, lengths[feature.name]
-                checks.require(tf.equal(tf.size(length), batch),
-                               f"input {name} must hold one length per example; got "
-                               "lengths and batch", tf.size(length), batch)
-                checks.require(length > 0, f"input {name} has a zero or negative length "
-                                           "(empty example):", length)
-                checks.require(length <= frames, f"input {name} exceeds the frames of "
-                                                 f"{feature.name}:", length, frames)
+                _require_lengths(checks, feature.length_name, lengths[feature.name],
+                                 batch, frames, feature.name, "example", "frames")
             checks.require(tf.math.is_finite(x),
                            f"input {feature.name} holds NaN or infinite values")
         raw, lengths = checks.gate((raw, lengths))
@@ -357,13 +363,8 @@ class ServingModule(tf.Module):
                        f"input {wave_name} is longer than {contract.MAX_DURATION_S:g} s "
                        f"({self._max_samples} samples at {self._sample_rate} Hz); split long "
                        "recordings. Samples:", width)
-        checks.require(tf.equal(tf.size(samples), batch),
-                       f"input {length_name} must hold one length per waveform; got lengths and "
-                       "batch", tf.size(samples), batch)
-        checks.require(samples > 0, f"input {length_name} has a zero or negative length (empty "
-                                    "audio):", samples)
-        checks.require(samples <= width, f"input {length_name} exceeds the samples of "
-                                         f"{wave_name}:", samples, width)
+        _require_lengths(checks, length_name, samples, batch, width, wave_name, "waveform",
+                         "samples", empty="audio")
         checks.require(tf.math.is_finite(waveform),
                        f"input {wave_name} holds NaN or infinite samples")
         checks.require(tf.reduce_max(tf.abs(waveform)) <= contract.MAX_ABS_SAMPLE,
