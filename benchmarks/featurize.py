@@ -41,7 +41,7 @@ from tfser import annotations
 from tfser import beam as tfser_beam
 from tfser import synthetic
 from tfser.beam import plan as plan_lib
-from tfser.features import audio_io
+from tfser.audio import audio_io
 from tfser.features import opensmile_sets
 
 CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

@@ -46,8 +46,8 @@ from tfser.annotations import io as table_io
 from tfser.annotations import schema
 from tfser.corpora import LOADERS, get_loader
 from tfser.corpora.base import LoadResult
-from tfser.evaluation import agreement as agreement_lib
-from tfser.features import audio_io
+from tfser.labels import agreement as agreement_lib
+from tfser.audio import audio_io
 from tfser.labels import derive
 
 FLAGS = flags.FLAGS

@@ -23,8 +23,8 @@ from tfser import annotations
 from tfser import labels
 from tfser import synthetic
 from tfser.annotations import splits
-from tfser.evaluation import agreement
-from tfser.evaluation import human
+from tfser.labels import agreement
+from tfser.labels import human
 from tfser.evaluation import plots
 
 # The label views of paper 000 (primary + secondary), 001 (soft a=0.75, existence)

@@ -7,7 +7,7 @@ import pytest
 
 from tfser import beam as tfser_beam
 from tfser.beam import config as config_lib
-from tfser.beam import overrides as overrides_lib
+from tfser.config import overrides as overrides_lib
 
 from tests.beam.helpers import CONFIG_DIR, config_path
 

@@ -5,7 +5,7 @@ import numpy as np
 from tfser import beam as tfser_beam
 from tfser.beam import work
 from tfser.features import example_codec
-from tfser.features import label_fields
+from tfser.beam import label_fields
 from tfser.features import registry
 
 from tests.beam.helpers import decode_files

@@ -5,7 +5,7 @@ import pytest
 
 from tfser import labels
 from tfser.features import example_codec
-from tfser.features import label_fields
+from tfser.beam import label_fields
 
 SPEC = {
     "class_mapping": "exclude_other",

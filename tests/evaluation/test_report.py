@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from tfser import evaluation
-from tfser.evaluation import classification
+from tfser.metrics import classification
 from tfser.evaluation import metrics as metrics_lib
-from tfser.evaluation import regression
+from tfser.metrics import regression
 from tfser.evaluation import report
 from tfser.evaluation.columns import HeadLayout
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfser import annotations
 from tfser import data
-from tfser.features import audio_io
+from tfser.audio import audio_io
 from tfser.features import example_codec
 from tfser.training import load_params
 

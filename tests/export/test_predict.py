@@ -13,7 +13,7 @@ import tensorflow as tf
 from tfser import annotations
 from tfser import data
 from tfser import export
-from tfser.features import audio_io
+from tfser.audio import audio_io
 from tfser.features import registry
 from tfser.training import load_params
 

@@ -32,9 +32,9 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import yaml
 
-from tfser.beam import overrides as overrides_lib
+from tfser.config import overrides as overrides_lib
 from tfser.beam import work
-from tfser.features import label_fields
+from tfser.beam import label_fields
 from tfser.features import registry
 from tfser.labels import LabelSpec
 

@@ -24,7 +24,7 @@ from tfser.annotations import splits
 from tfser.beam import work
 from tfser.beam.config import FeaturizeConfig
 from tfser.features import example_codec
-from tfser.features import label_fields
+from tfser.beam import label_fields
 from tfser.features import registry
 from tfser.labels import DerivedLabels, derive
 

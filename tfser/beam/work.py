@@ -27,10 +27,10 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from tfser.beam import stats as stats_lib
-from tfser.features import audio_io
+from tfser.audio import audio_io
 from tfser.features import augment
 from tfser.features import example_codec
-from tfser.features import label_fields
+from tfser.beam import label_fields
 from tfser.features import registry
 
 ORIGINAL = "original"

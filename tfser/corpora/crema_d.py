@@ -89,9 +89,9 @@ from typing import Dict, Iterator, List, Mapping, Optional, Set, Tuple
 from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
-from tfser.corpora import vocabulary as voc
+from tfser.annotations import vocabulary as voc
 from tfser.corpora.base import LoadResult, Reject
-import tfser.features.audio_io as audio_io
+from tfser.audio import audio_io
 
 CORPUS = "crema_d"
 RATER_PREFIX = "crema"

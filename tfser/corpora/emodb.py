@@ -74,9 +74,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
-from tfser.corpora import vocabulary as voc
+from tfser.annotations import vocabulary as voc
 from tfser.corpora.base import LoadResult, Reject, iter_wav_files
-import tfser.features.audio_io as audio_io
+from tfser.audio import audio_io
 
 CORPUS = "emodb"
 INTENDED_RATER = "emodb:intended"

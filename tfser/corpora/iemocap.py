@@ -78,7 +78,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
-from tfser.corpora import vocabulary as voc
+from tfser.annotations import vocabulary as voc
 from tfser.corpora.base import LoadResult, Reject
 
 CORPUS = "iemocap"

@@ -79,7 +79,7 @@ import pandas as pd
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora.base import LoadResult, Reject
-import tfser.features.audio_io as audio_io
+from tfser.audio import audio_io
 
 DEFAULT_CORPUS = "manifest"
 DIM_PREFIX = "dim:"

@@ -39,7 +39,7 @@ What the loader records:
 * One ``crowd`` rating per worker and file, ``rater_id`` = ``msp:<worker id>``:
   ``primary`` canonical (``O``/``Other``/``Other-<text>`` -> ``other``), ``primary_raw``
   as written, ``secondary`` mapped to the primary names plus the secondary-only names of
-  :data:`tfser.corpora.vocabulary.SECONDARY_EXTRA` (``Dissapointed`` is read as
+  :data:`tfser.annotations.vocabulary.SECONDARY_EXTRA` (``Dissapointed`` is read as
   ``disappointed``; ``Other-<text>`` and unknown free words -> ``other``). When a
   worker's secondary list cannot be rebuilt from the canonical names (free text,
   misspellings) the raw list is kept in ``extra["secondary_raw"][rater_id]``.
@@ -74,9 +74,9 @@ import numpy as np
 from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
-from tfser.corpora import vocabulary as voc
+from tfser.annotations import vocabulary as voc
 from tfser.corpora.base import LoadResult, Reject
-from tfser.features.audio_io import AudioError, probe
+from tfser.audio.audio_io import AudioError, probe
 
 CORPUS = "msp_podcast"
 RATER_PREFIX = "msp"

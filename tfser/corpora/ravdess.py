@@ -53,9 +53,9 @@ from typing import Dict, List
 
 from tfser.annotations import schema
 from tfser.annotations import validation
-from tfser.corpora import vocabulary as voc
+from tfser.annotations import vocabulary as voc
 from tfser.corpora.base import LoadResult, Reject, iter_wav_files
-from tfser.features.audio_io import AudioError, probe
+from tfser.audio.audio_io import AudioError, probe
 
 CORPUS = "ravdess"
 INTENDED_RATER = "ravdess:intended"

@@ -76,7 +76,7 @@ from tfser.corpora import textio
 from tfser.annotations import schema
 from tfser.annotations import validation
 from tfser.corpora.base import LoadResult, Reject
-from tfser.features.audio_io import AudioError, probe
+from tfser.audio.audio_io import AudioError, probe
 
 CORPUS = "sewa"
 PARTITIONS = {"Train": "train", "Devel": "dev", "Test": "test"}

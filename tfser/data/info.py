@@ -1,8 +1,8 @@
 """Read access to a featurized directory's sidecar (``dataset_info.json``).
 
-The file is written, and its layout owned, by :mod:`tfser.beam.dataset_info`; this
-module reads it through that module's loaders and is the one place in the data stage
-that knows where the reader's answers live in it (folds under ``split``, statistics
+The file is written by :mod:`tfser.beam.dataset_info`; this module reads it through the
+on-disk contract's loaders (:mod:`tfser.features.dataset_info`) and is the one place in
+the data stage that knows where the reader's answers live in it (folds under ``split``, statistics
 under ``normalisation``), so a layout change touches nothing else here.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
-from tfser.beam import dataset_info as beam_info
+from tfser.features import dataset_info as sidecar
 from tfser.features import example_codec as codec
 
 PARTS = ("train", "dev", "test")
@@ -42,9 +42,9 @@ class DatasetInfo:
         self.data_dir = os.path.abspath(data_dir)
         self.raw = raw
         self.feature_specs: Dict[str, codec.FeatureSpec] = {
-            s.name: s for s in beam_info.feature_specs(raw)}
+            s.name: s for s in sidecar.feature_specs(raw)}
         self.label_specs: Dict[str, codec.LabelFieldSpec] = {
-            s.head: s for s in beam_info.label_specs(raw)}
+            s.head: s for s in sidecar.label_specs(raw)}
         self._folds: List[Mapping] = list(raw["split"]["folds"])
 
     # -- folds and parts ---------------------------------------------------------------
@@ -83,9 +83,9 @@ class DatasetInfo:
         (training parts only have them) when ``include_variants``."""
         entry = self._part(fold, part)
         name = self.fold_name(fold)
-        files = beam_info.fold_files(self.raw, self.data_dir, name, part)
+        files = sidecar.fold_files(self.raw, self.data_dir, name, part)
         if include_variants and "augmented" in entry:
-            files += beam_info.fold_files(self.raw, self.data_dir, name, part, augmented=True)
+            files += sidecar.fold_files(self.raw, self.data_dir, name, part, augmented=True)
         return sorted(files)
 
     def count(self, fold: FoldKey, part: str, include_variants: bool) -> Optional[int]:
@@ -133,8 +133,8 @@ def load_info(data_dir: str) -> DatasetInfo:
       FileNotFoundError: The directory has no sidecar.
       ValueError: The file is not a supported dataset_info.
     """
-    path = os.path.join(data_dir, beam_info.DATASET_INFO_FILE)
+    path = os.path.join(data_dir, sidecar.DATASET_INFO_FILE)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} not found; is {data_dir} a featurized directory "
                                 "(written by tfser.beam.build_pipeline)?")
-    return DatasetInfo(data_dir, beam_info.read_info(path))
+    return DatasetInfo(data_dir, sidecar.read_info(path))

@@ -1,11 +1,11 @@
 """Metrics of a predictions table: per head, per fold, pooled, and mean/std over folds.
 
-Every number comes from the metric functions of :mod:`tfser.evaluation.classification`
-and :mod:`tfser.evaluation.regression`, applied to the labelled rows of each head
+Every number comes from the metric functions of :mod:`tfser.metrics.classification`
+and :mod:`tfser.metrics.regression`, applied to the labelled rows of each head
 (``<head>/labelled``); this module only decides what each kind of head is scored on:
 
 ``categorical`` (hard, speaker)
-    :func:`~tfser.evaluation.classification.classification_report` of the decisions
+    :func:`~tfser.metrics.classification.classification_report` of the decisions
     (``<head>/pred``) against the targets, with the probabilities for the
     cross-entropy: WA, UA, mean precision / recall, paper 000's F1 of the means,
     macro F1, per-class recall and precision, support, confusion matrices.
@@ -20,7 +20,7 @@ and :mod:`tfser.evaluation.regression`, applied to the labelled rows of each hea
     cross-entropy per class and its mean; secondary heads add ``kl_normalised``, paper
     000's ``KL(q || p)`` of the target and the scores each normalised to sum 1.
 ``regression`` (dimensional) and ``sequence`` (frame-level)
-    :func:`~tfser.evaluation.regression.regression_report` per attribute (CCC,
+    :func:`~tfser.metrics.regression.regression_report` per attribute (CCC,
     Pearson's r, MAE, RMSE) over the entries labelled for that attribute (frames of
     all labelled utterances for sequences) and ``mean_ccc`` over the attributes.
 ``per_rater``
@@ -42,8 +42,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from tfser.evaluation import classification
-from tfser.evaluation import regression
+from tfser.metrics import classification
+from tfser.metrics import regression
 from tfser.evaluation.columns import HeadLayout
 
 MULTILABEL_THRESHOLD = 0.5

@@ -2,7 +2,7 @@
 
 The export is loaded with plain ``tf.saved_model.load``; ``assets/features.json`` says
 what the model reads. Every file is decoded, mixed to mono and resampled with
-:mod:`tfser.features.audio_io` (as featurization does), then
+:mod:`tfser.audio.audio_io` (as featurization does), then
 
 * spectrogram models go through the ``serve_waveform`` signature, whose front-end is
   in the graph;
@@ -44,7 +44,7 @@ import tensorflow as tf
 from tfser.corpora.base import iter_wav_files
 from tfser.evaluation import metrics
 from tfser.export import contract
-from tfser.features import audio_io
+from tfser.audio import audio_io
 from tfser.features import registry
 
 _LOG = logging.getLogger("tfser.export")

@@ -1,6 +1,7 @@
-"""Audio front-end: decoding and checking audio files, then acoustic features.
+"""Acoustic front-ends on decoded audio, and the TFRecord schema.
 
-:mod:`tfser.features.audio_io` reads audio (any format libsndfile decodes), mixes it
-to mono, resamples it and checks it; corpus loaders use its header probe to record
-durations. Feature extractors build on the decoded signal.
+Audio is read by :mod:`tfser.audio.audio_io` (the ground floor); the extractors here
+(openSMILE sets, spectrograms, frame pooling, augmentation) build on the decoded signal,
+and :mod:`tfser.features.example_codec` is the sole owner of TFRecord keys and of the
+reader side of ``dataset_info.json`` (:mod:`tfser.features.dataset_info`).
 """

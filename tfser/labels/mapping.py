@@ -1,7 +1,7 @@
 """Class mapping policies: which table categories count, and as which target class.
 
 Loaders keep every category exactly as raters gave it (in the canonical vocabulary of
-:mod:`tfser.corpora.vocabulary`); merges such as IEMOCAP's happy + excited are label
+:mod:`tfser.annotations.vocabulary`); merges such as IEMOCAP's happy + excited are label
 policy, so they live here as named, opt-in mappings applied before any view.
 
 A mapping sends each table category to a target class name or to ``None``. A vote
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Iterable, Mapping, Optional, Tuple
 
-from tfser.corpora import vocabulary
+from tfser.annotations import vocabulary
 
 
 @dataclasses.dataclass(frozen=True)

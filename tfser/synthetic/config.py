@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Tuple
 
-from tfser.corpora import vocabulary
+from tfser.annotations import vocabulary
 
 CORPUS = "synthetic"
 

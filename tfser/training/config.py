@@ -3,7 +3,7 @@
 Resolved in a fixed order by :func:`resolve_config`: a registered base experiment
 (:data:`EXPERIMENTS`) -> YAML delta files (``configs/experiments/*.yaml``, applied in
 turn, mappings merged key by key) -> ``key.path=value`` overrides (the
-``--params_override`` flag, parsed by :mod:`tfser.beam.overrides`) -> ``data_dir`` /
+``--params_override`` flag, parsed by :mod:`tfser.config.overrides`) -> ``data_dir`` /
 ``fold`` given directly -> the ``smoke`` shrink -> validation (unknown keys and bad
 values raise ``ValueError`` naming the key) -> a frozen :class:`ExperimentConfig`,
 saved as ``params.yaml`` in the run directory by :func:`save_params`.
@@ -31,7 +31,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 import yaml
 
-from tfser.beam import overrides as overrides_lib
+from tfser.config import overrides as overrides_lib
 from tfser.training.experiments import EXPERIMENTS, shrink_for_smoke
 
 PARAMS_FILE = "params.yaml"

@@ -14,7 +14,7 @@ from tfser.training.config import PARAMS_FILE
 
 CHECKPOINTS = ("best", "last")
 CHECKPOINTS_DIR = "checkpoints"
-# The featurized directory's sidecar (tfser.beam.dataset_info.DATASET_INFO_FILE).
+# The featurized directory's sidecar (tfser.features.dataset_info.DATASET_INFO_FILE).
 DATASET_INFO_FILE = "dataset_info.json"
 
 

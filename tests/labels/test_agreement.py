@@ -5,7 +5,7 @@ import pytest
 from statsmodels.stats import inter_rater
 
 from tfser import annotations
-from tfser.evaluation import agreement
+from tfser.labels import agreement
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers,

@@ -5,7 +5,7 @@ from fractions import Fraction
 import pytest
 
 from tfser import annotations
-from tfser.evaluation import human
+from tfser.labels import human
 
 CLASSES = ["angry", "happy", "sad"]
 VOTES = {

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from tfser.features import audio_io
+from tfser.audio import audio_io
 from tfser.testing.audio import write_tone
 
 

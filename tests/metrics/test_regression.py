@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tfser.evaluation import regression
+from tfser.metrics import regression
 
 
 def test_ccc_hand_computed():

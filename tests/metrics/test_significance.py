@@ -5,7 +5,7 @@ import math
 import pytest
 from scipy import stats
 
-from tfser.evaluation import significance
+from tfser.metrics import significance
 
 
 def _hand_z(p_a, p_b, n):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from tfser.evaluation import classification as cls
+from tfser.metrics import classification as cls
 
 
 def _random_case(seed=0, n=200, k=4):
