@@ -42,6 +42,7 @@ setup(
             "tfser-evaluate=pipelines.evaluate:run",
             "tfser-export=pipelines.export:run",
             "tfser-predict=pipelines.predict:run",
+            "tfser-compare=pipelines.compare:run",
         ],
     },
 )

@@ -1,0 +1,234 @@
+"""Comparing finished evaluations: one table, and "A beats B" always with n and p.
+
+::
+
+    from tfser.evaluation import compare
+    table = compare.compare(["eval/000_mtl", "eval/000_hard_pe"], out_dir="cmp")
+
+Each input is an evaluation directory (``metrics.json`` + predictions, written by
+``tfser-evaluate``) or a run directory holding one under ``eval/``. Rows are scored on
+one categorical head (default: the first one every input has). For every ordered pair
+(A, B) three one-tailed tests of "A is better than B" are reported:
+
+- paper 000's two-proportion z-test on WA (it treats the two accuracies as
+  independent samples, as the paper does);
+- the exact McNemar test on the utterances both systems were scored on (paired: the
+  same utterances, so it is the more powerful test when the test sets coincide);
+- a paired t-test of UA over the folds both share, when there are at least two.
+
+Outputs in ``out_dir``: ``comparison.json`` (rows, pairs, the command) and
+``comparison.md`` (the same as tables, the command on top).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import shlex
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tfser.config.errors import UserError
+from tfser.evaluation import report as report_lib
+from tfser.evaluation.columns import HeadLayout
+from tfser.fileio import atomic
+from tfser.metrics import significance
+
+COMPARISON_JSON = "comparison.json"
+COMPARISON_MD = "comparison.md"
+EVAL_SUBDIR = "eval"
+SCORES = ("ua", "wa", "f1", "macro_f1")
+
+
+def find_eval_dir(path: str) -> str:
+    """The evaluation directory behind ``path`` (itself, or ``<run>/eval``).
+
+    Raises:
+      UserError: Neither ``path`` nor ``path/eval`` holds a ``metrics.json``.
+    """
+    for candidate in (path, os.path.join(path, EVAL_SUBDIR)):
+        if os.path.isfile(os.path.join(candidate, report_lib.METRICS_FILE)):
+            return candidate
+    raise UserError(f"no {report_lib.METRICS_FILE} in {path} or {path}/{EVAL_SUBDIR}, "
+                    "run tfser-evaluate on it first")
+
+
+def _default_head(all_metrics: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> str:
+    common = None
+    for metrics in all_metrics:
+        heads = [h for h, m in metrics["heads"].items() if m.get("family") == "categorical"]
+        common = heads if common is None else [h for h in common if h in heads]
+    if not common:
+        raise UserError(f"the evaluations {list(paths)} share no categorical head, "
+                        "name one with --head")
+    return common[0]
+
+
+def _unique_names(names: Sequence[str]) -> List[str]:
+    seen: Dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return unique
+
+
+def _row(name: str, eval_dir: str, metrics: Mapping[str, Any], head: str) -> Dict[str, Any]:
+    if head not in metrics["heads"]:
+        raise UserError(f"{eval_dir} has no head '{head}' (heads: {sorted(metrics['heads'])}), "
+                        "choose a head all inputs share with --head")
+    head_metrics = metrics["heads"][head]
+    if head_metrics.get("family") != "categorical":
+        raise UserError(f"head '{head}' of {eval_dir} is {head_metrics.get('family')}, "
+                        "tfser-compare scores categorical heads")
+    pooled = head_metrics["pooled"]
+    per_fold = [{"fold": fold, "n": int(m.get("num_samples", 0)),
+                 **{k: m.get(k) for k in SCORES}}
+                for fold, m in head_metrics.get("per_fold", {}).items()]
+    return {"name": name, "eval_dir": os.path.abspath(eval_dir),
+            "experiment": metrics.get("run", {}).get("experiment"), "head": head,
+            "n": int(pooled["num_samples"]), "folds": [f["fold"] for f in per_fold],
+            "metrics": {k: pooled.get(k) for k in SCORES}, "per_fold": per_fold}
+
+
+def _correct(eval_dir: str, metrics: Mapping[str, Any], head: str) -> pd.Series:
+    """Per utterance (index ``fold/utt_id``): was the head's decision right?"""
+    layout = HeadLayout.from_dict(metrics["layouts"][head])
+    frame = report_lib.read_predictions(eval_dir)
+    labelled = frame[layout.labelled_column()].astype(bool).to_numpy()
+    frame = frame[labelled]
+    right = (frame[layout.pred_column()].astype(str).to_numpy()
+             == frame[layout.target_column()].astype(str).to_numpy())
+    index = frame["fold"].astype(str) + "/" + frame["utt_id"].astype(str)
+    return pd.Series(right, index=index.to_numpy())
+
+
+def _nan_to_none(value: float) -> Optional[float]:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _pair(a: Dict[str, Any], b: Dict[str, Any], correct: Mapping[str, pd.Series],
+          alpha: float) -> Dict[str, Any]:
+    pair: Dict[str, Any] = {"a": a["name"], "b": b["name"]}
+    z = significance.two_proportion_ztest(a["metrics"]["wa"], b["metrics"]["wa"], a["n"],
+                                          b["n"], alpha=alpha)
+    pair["ztest_wa"] = {k: _nan_to_none(v) for k, v in z.to_dict().items()}
+    shared = correct[a["name"]].index.intersection(correct[b["name"]].index)
+    if len(shared):
+        test = significance.mcnemar_exact(correct[a["name"]][shared].to_numpy(),
+                                          correct[b["name"]][shared].to_numpy(), alpha=alpha)
+        pair["mcnemar"] = {k: _nan_to_none(v) for k, v in test.to_dict().items()}
+    else:
+        pair["mcnemar"] = None
+    folds_b = {f["fold"]: f for f in b["per_fold"]}
+    shared_folds = [f for f in a["per_fold"] if f["fold"] in folds_b]
+    if len(shared_folds) >= 2:
+        test = significance.paired_fold_test([f["ua"] for f in shared_folds],
+                                             [folds_b[f["fold"]]["ua"] for f in shared_folds],
+                                             alpha=alpha)
+        pair["paired_folds_ua"] = {k: _nan_to_none(v) for k, v in test.to_dict().items()}
+    else:
+        pair["paired_folds_ua"] = None
+    return pair
+
+
+def command_line(paths: Sequence[str], out_dir: str, head: Optional[str] = None,
+                 names: Optional[Sequence[str]] = None) -> str:
+    """The ``tfser-compare`` command that writes the same comparison."""
+    args = list(paths) + [f"--out={out_dir}"]
+    if head:
+        args.append(f"--head={head}")
+    if names:
+        args.append(f"--names={','.join(names)}")
+    return "tfser-compare " + " ".join(shlex.quote(a) for a in args)
+
+
+def compare(paths: Sequence[str], out_dir: Optional[str] = None, head: Optional[str] = None,
+            names: Optional[Sequence[str]] = None, alpha: float = 0.05) -> Dict[str, Any]:
+    """Tabulates finished evaluations and tests every ordered pair.
+
+    Args:
+      paths: Evaluation directories, or run directories with one under ``eval/``.
+      out_dir: Where to write ``comparison.json`` and ``comparison.md`` (None: no files).
+      head: Categorical head to compare (default: the first one all inputs share).
+      names: Row names (default: each run's experiment name, else the folder name).
+      alpha: Significance level of every test.
+
+    Returns:
+      ``{"command", "head", "rows": [...], "pairs": [...]}``.
+
+    Raises:
+      UserError: Fewer than two inputs, a missing evaluation, names of the wrong count,
+        or no shared categorical head.
+    """
+    if len(paths) < 2:
+        raise UserError(f"tfser-compare needs at least two evaluations, got {len(paths)}")
+    if names is not None and len(names) != len(paths):
+        raise UserError(f"{len(names)} names given for {len(paths)} evaluations, "
+                        "give one name per evaluation")
+    eval_dirs = [find_eval_dir(p) for p in paths]
+    all_metrics = []
+    for eval_dir in eval_dirs:
+        with open(os.path.join(eval_dir, report_lib.METRICS_FILE), encoding="utf-8") as handle:
+            all_metrics.append(json.load(handle))
+    head = head or _default_head(all_metrics, paths)
+    if names is None:
+        names = [m.get("run", {}).get("experiment") or os.path.basename(os.path.normpath(p))
+                 for m, p in zip(all_metrics, paths)]
+    names = _unique_names(list(names))
+    rows = [_row(n, d, m, head) for n, d, m in zip(names, eval_dirs, all_metrics)]
+    correct = {n: _correct(d, m, head) for n, d, m in zip(names, eval_dirs, all_metrics)}
+    pairs = [_pair(a, b, correct, alpha) for a, b in itertools.permutations(rows, 2)]
+    result = {"command": command_line(paths, out_dir or "-", head, None), "head": head,
+              "alpha": alpha, "rows": rows, "pairs": pairs}
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        atomic.write_json(os.path.join(out_dir, COMPARISON_JSON), result)
+        atomic.write_text(os.path.join(out_dir, COMPARISON_MD), to_markdown(result))
+    return result
+
+
+def _fmt(value: Optional[float], digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _fold_spread(row: Mapping[str, Any], key: str) -> str:
+    values = [f[key] for f in row["per_fold"] if f.get(key) is not None]
+    if len(values) < 2:
+        return ""
+    return f" ± {np.std(values):.3f}"
+
+
+def to_markdown(result: Mapping[str, Any]) -> str:
+    """The comparison as Markdown: the scores table, then every pair's tests."""
+    lines = [f"Reproduce: `{result['command']}`", "",
+             f"Head `{result['head']}`; scores pooled over folds (± std over folds).", "",
+             "| row | UA | WA | F1 (000) | macro F1 | n | folds |", "|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        m = row["metrics"]
+        lines.append(f"| {row['name']} | {_fmt(m['ua'])}{_fold_spread(row, 'ua')} | "
+                     f"{_fmt(m['wa'])}{_fold_spread(row, 'wa')} | {_fmt(m['f1'])} | "
+                     f"{_fmt(m['macro_f1'])} | {row['n']} | {len(row['folds'])} |")
+    lines += ["", f"One-tailed tests of \"A beats B\" (alpha = {result['alpha']}): paper 000's "
+              "two-proportion z-test on WA (unpaired), the exact McNemar test on the "
+              "utterances both scored (paired), and a paired t-test of UA over shared folds "
+              "(at least two folds).", "",
+              "| A | B | z (WA) | p | McNemar: A-only right / n | p | folds | t (UA) | p |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for pair in result["pairs"]:
+        z, mc, pf = pair["ztest_wa"], pair["mcnemar"], pair["paired_folds_ua"]
+        mark = " *" if (mc and mc["significant"]) or z["significant"] else ""
+        lines.append(
+            f"| {pair['a']}{mark} | {pair['b']} | {_fmt(z['z'], 2)} | {_fmt(z['p_value'])} | "
+            + (f"{int(mc['statistic'])} / {mc['n']} | {_fmt(mc['p_value'])} | " if mc
+               else "- | - | ")
+            + (f"{pf['n']} | {_fmt(pf['statistic'], 2)} | {_fmt(pf['p_value'])} |" if pf
+               else "- | - | - |"))
+    lines += ["", "`*`: A is better than B at the given alpha by the z-test or McNemar.", ""]
+    return "\n".join(lines)
