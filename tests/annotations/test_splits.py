@@ -229,3 +229,16 @@ def test_build_split_dispatch_and_refusals():
 def test_bad_seed_is_refused():
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         splits.speaker_grouped_kfold(_utts(), k=3, seed=-1)
+
+
+def test_build_split_reaches_by_group_only_with_the_acknowledgement():
+    utts = _utts()
+    protocol = splits.build_split(utts, "by_group", group_column="sentence",
+                                  test_groups=["a1"], speaker_independent=False)
+    assert protocol == splits.by_group_split(utts, "sentence", ["a1"],
+                                             speaker_independent=False)
+    with pytest.raises(ValueError, match=r"needs parameter\(s\) \['speaker_independent'\]"):
+        splits.build_split(utts, "by_group", group_column="sentence", test_groups=["a1"])
+    with pytest.raises(ValueError, match="speaker_independent=False"):
+        splits.build_split(utts, "by_group", group_column="sentence", test_groups=["a1"],
+                           speaker_independent=True)

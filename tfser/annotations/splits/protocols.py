@@ -392,6 +392,8 @@ _PROTOCOLS = {
     "loso_session": leave_one_session_out,
     "speaker_kfold": speaker_grouped_kfold,
     "official": official_split,
+    # Not speaker-independent: its params must say `speaker_independent: false`.
+    "by_group": by_group_split,
 }
 PROTOCOL_NAMES = tuple(_PROTOCOLS)
 
@@ -401,7 +403,8 @@ def build_split(utts: UtterancesLike, protocol: str, **params: Any) -> SplitProt
 
     Args:
       utts: Utterances DataFrame or AnnotationTable.
-      protocol: ``loso``, ``loso_session``, ``speaker_kfold`` or ``official``.
+      protocol: ``loso``, ``loso_session``, ``speaker_kfold``, ``official``, or
+        ``by_group`` (not speaker-independent; its params must acknowledge it).
       **params: Keyword arguments of the protocol's function.
 
     Returns:
@@ -420,9 +423,14 @@ def build_split(utts: UtterancesLike, protocol: str, **params: Any) -> SplitProt
     if name not in _PROTOCOLS:
         raise ValueError(f"unknown split protocol '{protocol}'; known: {list(PROTOCOL_NAMES)}")
     function = _PROTOCOLS[name]
-    accepted = set(inspect.signature(function).parameters) - {"utts"}
+    parameters = inspect.signature(function).parameters
+    accepted = set(parameters) - {"utts"}
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise ValueError(f"protocol '{name}' does not take parameter(s) {unknown}; it "
                          f"accepts {sorted(accepted)}")
+    missing = sorted(p for p in accepted if p not in params
+                     and parameters[p].default is inspect.Parameter.empty)
+    if missing:
+        raise ValueError(f"protocol '{name}' needs parameter(s) {missing} in split.params")
     return function(utts, **params)
