@@ -24,7 +24,9 @@ def _write_eval(root, name, targets, preds, folds, experiment=None):
     frame = pd.DataFrame({"utt_id": [f"u{i}" for i in range(len(targets))],
                           "speaker_id": "s", "fold": folds, "part": "test",
                           LAYOUT.pred_column(): preds, LAYOUT.target_column(): targets,
-                          LAYOUT.labelled_column(): True})
+                          LAYOUT.labelled_column(): True,
+                          **{column: [float(p == c) for p in preds]
+                             for column, c in zip(LAYOUT.output_columns(), CLASSES)}})
     report_lib.write_predictions(frame, out)
 
     def scores(t, p):

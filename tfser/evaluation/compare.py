@@ -7,7 +7,8 @@
 
 Each input is an evaluation directory (``metrics.json`` + predictions, written by
 ``tfser-evaluate``) or a run directory holding one under ``eval/``. Rows are scored on
-one categorical head (default: the first one every input has). For every ordered pair
+one head with a decision per utterance (default: the first categorical head every
+input has; a soft head is scored by its argmax against each target's unique top class). For every ordered pair
 (A, B) three one-tailed tests of "A is better than B" are reported:
 
 - paper 000's two-proportion z-test on WA (it treats the two accuracies as
@@ -27,7 +28,7 @@ import json
 import math
 import os
 import shlex
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,8 @@ COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
 EVAL_SUBDIR = "eval"
 SCORES = ("ua", "wa", "f1", "macro_f1")
+# Head families with one decision per utterance (a soft head's is its argmax).
+DECISION_FAMILIES = ("categorical", "soft")
 
 
 def find_eval_dir(path: str) -> str:
@@ -60,7 +63,8 @@ def find_eval_dir(path: str) -> str:
 def _default_head(all_metrics: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> str:
     common = None
     for metrics in all_metrics:
-        heads = [h for h, m in metrics["heads"].items() if m.get("family") == "categorical"]
+        heads = [h for h, m in metrics["heads"].items()
+                 if m.get("family") in DECISION_FAMILIES]
         common = heads if common is None else [h for h in common if h in heads]
     if not common:
         raise UserError(f"the evaluations {list(paths)} share no categorical head, "
@@ -82,29 +86,49 @@ def _row(name: str, eval_dir: str, metrics: Mapping[str, Any], head: str) -> Dic
         raise UserError(f"{eval_dir} has no head '{head}' (heads: {sorted(metrics['heads'])}), "
                         "choose a head all inputs share with --head")
     head_metrics = metrics["heads"][head]
-    if head_metrics.get("family") != "categorical":
+    if head_metrics.get("family") not in DECISION_FAMILIES:
         raise UserError(f"head '{head}' of {eval_dir} is {head_metrics.get('family')}, "
-                        "tfser-compare scores categorical heads")
-    pooled = head_metrics["pooled"]
-    per_fold = [{"fold": fold, "n": int(m.get("num_samples", 0)),
-                 **{k: m.get(k) for k in SCORES}}
-                for fold, m in head_metrics.get("per_fold", {}).items()]
+                        f"tfser-compare scores {' and '.join(DECISION_FAMILIES)} heads")
+    pooled = head_scores(head_metrics, head_metrics["pooled"])
+    per_fold = []
+    for fold, fold_metrics in head_metrics.get("per_fold", {}).items():
+        scores = head_scores(head_metrics, fold_metrics)
+        per_fold.append({"fold": fold, "n": int(scores.get("num_samples", 0)),
+                         **{k: scores.get(k) for k in SCORES}})
     return {"name": name, "eval_dir": os.path.abspath(eval_dir),
             "experiment": metrics.get("run", {}).get("experiment"), "head": head,
-            "n": int(pooled["num_samples"]), "folds": [f["fold"] for f in per_fold],
+            "n": int(pooled.get("num_samples", 0)), "folds": [f["fold"] for f in per_fold],
             "metrics": {k: pooled.get(k) for k in SCORES}, "per_fold": per_fold}
 
 
 def _correct(eval_dir: str, metrics: Mapping[str, Any], head: str) -> pd.Series:
-    """Per utterance (index ``fold/utt_id``): was the head's decision right?"""
+    """Per utterance (index ``fold/utt_id``): was the head's decision right?
+
+    A soft head is scored against each target distribution's unique top class (rows
+    whose top class is tied are left out), as its ``argmax`` metrics are.
+    """
     layout = HeadLayout.from_dict(metrics["layouts"][head])
     frame = report_lib.read_predictions(eval_dir)
-    labelled = frame[layout.labelled_column()].astype(bool).to_numpy()
-    frame = frame[labelled]
-    right = (frame[layout.pred_column()].astype(str).to_numpy()
-             == frame[layout.target_column()].astype(str).to_numpy())
+    arrays = layout.from_frame(frame)
+    decisions = layout.decisions(frame)
+    rows = np.asarray(arrays.labelled, dtype=bool)
+    if layout.family == "soft":
+        targets = np.asarray(arrays.targets)
+        top = targets.max(axis=1, keepdims=True)
+        rows &= (targets == top).sum(axis=1) == 1
+        truth = targets.argmax(axis=1)
+    else:
+        truth = np.asarray(arrays.targets)
     index = frame["fold"].astype(str) + "/" + frame["utt_id"].astype(str)
-    return pd.Series(right, index=index.to_numpy())
+    return pd.Series(decisions[rows] == truth[rows], index=index.to_numpy()[rows])
+
+
+def head_scores(head_metrics: Mapping[str, Any], scope: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The classification scores of one scope (pooled or a fold) of a head: a soft
+    head's are those of its ``argmax`` report."""
+    if head_metrics.get("family") == "soft":
+        return scope.get("argmax") or {}
+    return scope
 
 
 def _nan_to_none(value: float) -> Optional[float]:
@@ -141,20 +165,23 @@ def command_line(paths: Sequence[str], out_dir: str, head: Optional[str] = None,
     """The ``tfser-compare`` command that writes the same comparison."""
     args = list(paths) + [f"--out={out_dir}"]
     if head:
-        args.append(f"--head={head}")
+        args.append(f"--head={head}")  # one head, or one per evaluation, comma-separated
     if names:
         args.append(f"--names={','.join(names)}")
     return "tfser-compare " + " ".join(shlex.quote(a) for a in args)
 
 
-def compare(paths: Sequence[str], out_dir: Optional[str] = None, head: Optional[str] = None,
+def compare(paths: Sequence[str], out_dir: Optional[str] = None,
+            head: Union[None, str, Sequence[str]] = None,
             names: Optional[Sequence[str]] = None, alpha: float = 0.05) -> Dict[str, Any]:
     """Tabulates finished evaluations and tests every ordered pair.
 
     Args:
       paths: Evaluation directories, or run directories with one under ``eval/``.
       out_dir: Where to write ``comparison.json`` and ``comparison.md`` (None: no files).
-      head: Categorical head to compare (default: the first one all inputs share).
+      head: Head to compare (default: the first categorical head all inputs share), or
+        one head per input (e.g. a soft head beside hard ones predicting the same
+        classes).
       names: Row names (default: each run's experiment name, else the folder name).
       alpha: Significance level of every test.
 
@@ -176,14 +203,20 @@ def compare(paths: Sequence[str], out_dir: Optional[str] = None, head: Optional[
         with open(os.path.join(eval_dir, report_lib.METRICS_FILE), encoding="utf-8") as handle:
             all_metrics.append(json.load(handle))
     head = head or _default_head(all_metrics, paths)
+    heads = [head] * len(paths) if isinstance(head, str) else list(head)
+    if len(heads) != len(paths):
+        raise UserError(f"{len(heads)} heads given for {len(paths)} evaluations, "
+                        "give one head, or one per evaluation")
     if names is None:
         names = [m.get("run", {}).get("experiment") or os.path.basename(os.path.normpath(p))
                  for m, p in zip(all_metrics, paths)]
     names = _unique_names(list(names))
-    rows = [_row(n, d, m, head) for n, d, m in zip(names, eval_dirs, all_metrics)]
-    correct = {n: _correct(d, m, head) for n, d, m in zip(names, eval_dirs, all_metrics)}
+    rows = [_row(n, d, m, h) for n, d, m, h in zip(names, eval_dirs, all_metrics, heads)]
+    correct = {n: _correct(d, m, h)
+               for n, d, m, h in zip(names, eval_dirs, all_metrics, heads)}
     pairs = [_pair(a, b, correct, alpha) for a, b in itertools.permutations(rows, 2)]
-    result = {"command": command_line(paths, out_dir or "-", head, None), "head": head,
+    shown = heads[0] if len(set(heads)) == 1 else ",".join(heads)
+    result = {"command": command_line(paths, out_dir or "-", shown, None), "head": shown,
               "alpha": alpha, "rows": rows, "pairs": pairs}
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)

@@ -103,3 +103,40 @@ def plot_per_class_recall(recall, classes: Sequence[str], path: str,
     if title:
         axes.set_title(title)
     return _save(figure, path)
+
+
+def plot_curve(x, y, path: str, xlabel: str, ylabel: str, title: Optional[str] = None,
+               marked: Optional[float] = None) -> str:
+    """Writes a line plot of ``y`` against ``x`` as PNG (e.g. a dev score over a sweep).
+
+    Args:
+      x: The swept values.
+      y: The score at each value (NaN: no point).
+      path: Output ``.png`` path.
+      xlabel: Name of the swept value.
+      ylabel: Name of the score.
+      title: Optional title.
+      marked: An ``x`` to mark with a vertical line (the chosen point).
+
+    Returns:
+      ``path``.
+
+    Raises:
+      ValueError: ``x`` and ``y`` differ in length or are empty.
+    """
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if xs.shape != ys.shape or xs.ndim != 1 or xs.size == 0:
+        raise ValueError(f"curve needs equal non-empty x and y, got {xs.shape} and {ys.shape}")
+    figure = Figure(figsize=(5.0, 3.2))
+    axes = figure.add_subplot(1, 1, 1)
+    axes.plot(xs, ys, marker="o", color="tab:blue")
+    if marked is not None:
+        axes.axvline(float(marked), color="tab:red", linestyle="--", linewidth=1,
+                     label=f"chosen {xlabel} = {marked:g}")
+        axes.legend(loc="best", fontsize=8)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(True, alpha=0.3)
+    if title:
+        axes.set_title(title)
+    return _save(figure, path)

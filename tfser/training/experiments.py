@@ -39,6 +39,27 @@ EXPERIMENTS: Dict[str, Dict[str, Any]] = {
         "early_stopping": {"monitor": "val_loss", "patience": 10},
         "class_weighting": {"emotion": True},
     },
+    "000_soft_pe": {
+        "name": "000_soft_pe",
+        "description": "Paper 000's Soft-label PE baseline: the same DNN on the primary "
+                       "vote distribution (soft cross-entropy); data from "
+                       "configs/featurize/synthetic_000_recipe.yaml (view emotion_soft).",
+        "features": ["egemaps_functionals"],
+        "model": {"name": "soft_pe_000", "trunk": _DNN_000,
+                  "heads": [{"name": "emotion_soft"}]},
+        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
+        "early_stopping": {"monitor": "val_loss", "patience": 10},
+    },
+    "000_hard_se": {
+        "name": "000_hard_se",
+        "description": "Paper 000's Hard-label SE baseline: the same DNN on the secondary "
+                       "emotions only (KL); data from configs/featurize/synthetic_000.yaml.",
+        "features": ["egemaps_functionals"],
+        "model": {"name": "hard_se_000", "trunk": _DNN_000,
+                  "heads": [{"name": "secondary", "loss": "secondary_kl"}]},
+        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
+        "early_stopping": {"monitor": "val_loss", "patience": 10},
+    },
     "001_hard": {
         "name": "001_hard",
         "description": "Paper 001: CNN-BLSTM-attention on the log power spectrogram, "

@@ -1,0 +1,337 @@
+"""results.json and results.md of a recipe run (other tools read these files).
+
+``results.json``::
+
+    {"recipe", "title", "command", "corpus", "protocol", "folds", "seconds",
+     "rows": [{"name", "head", "experiment", "metrics": {"ua", "wa", ...}, "n",
+               "per_fold": [...], "runs", "seconds", "eval_dir", "sweep"?}],
+     "human": {...} | null, "tables": [...], "comparisons": {...}, "selected": null}
+
+Every score is pooled over the folds' test predictions (not averaged); ``per_fold``
+keeps each fold's. A swept row reports the point chosen on development data, with the
+whole development curve under ``sweep``. ``results.md`` lays the tables out as the
+paper does, our figure first and the paper's own in parentheses, then every pair's
+significance tests (:mod:`tfser.evaluation.compare`), the sweep curves and the runs'
+costs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from tfser.config.errors import UserError
+from tfser.evaluation import compare as compare_lib
+from tfser.fileio import atomic
+from tfser.recipes import spec as spec_lib
+
+RESULTS_JSON = "results.json"
+RESULTS_MD = "results.md"
+COMPARISON_DIR = "comparison"
+
+
+def _scalars_and_maps(scores: Mapping[str, Any]) -> Dict[str, Any]:
+    """The numbers of a metrics scope: scalars, and per-class mappings of numbers."""
+    kept: Dict[str, Any] = {}
+    for key, value in scores.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            kept[key] = value
+        elif isinstance(value, Mapping) and value and all(
+                isinstance(v, (int, float)) or v is None for v in value.values()):
+            kept[key] = dict(value)
+    return kept
+
+
+def head_metrics(metrics: Mapping[str, Any], head: str) -> Dict[str, Any]:
+    """A head's pooled figures (a soft head's classification figures are its argmax
+    report's; its distribution figures are kept beside them)."""
+    if head not in metrics["heads"]:
+        raise UserError(f"the evaluation has no head '{head}' (heads: "
+                        f"{sorted(metrics['heads'])}); fix the recipe's head")
+    entry = metrics["heads"][head]
+    pooled = entry["pooled"]
+    scores = _scalars_and_maps(compare_lib.head_scores(entry, pooled))
+    if entry.get("family") == "soft":
+        scores.update({f"soft_{k}": v for k, v in _scalars_and_maps(pooled).items()})
+    return scores
+
+
+def _per_fold(metrics: Mapping[str, Any], head: str) -> List[Dict[str, Any]]:
+    entry = metrics["heads"][head]
+    folds = []
+    for fold, scope in entry.get("per_fold", {}).items():
+        scores = compare_lib.head_scores(entry, scope)
+        folds.append({"fold": fold, **{k: v for k, v in _scalars_and_maps(scores).items()
+                                       if not isinstance(v, Mapping)}})
+    return folds
+
+
+def row_result(outcome: Mapping[str, Any]) -> Dict[str, Any]:
+    """The results.json entry of one row from :func:`tfser.recipes.runner.run_row`."""
+    metrics = outcome["metrics"]
+    head = outcome["head"]
+    scores = head_metrics(metrics, head)
+    row = {"name": outcome["name"], "head": head, "experiment": outcome["experiment"],
+           "metrics": scores, "n": int(scores.get("num_samples", 0)),
+           "per_fold": _per_fold(metrics, head), "eval_dir": outcome["eval_dir"],
+           "runs": len(outcome["sweep"]["points"]) if "sweep" in outcome else 1,
+           "seconds": outcome["seconds"]}
+    if "sweep" in outcome:
+        row["sweep"] = {k: v for k, v in outcome["sweep"].items() if k != "points"}
+        row["sweep"]["points"] = [{"value": p["value"], "dev": p["dev"]}
+                                  for p in outcome["sweep"]["points"]]
+    return row
+
+
+def human_row(table_dir: str, data_dir: str, head: str) -> Optional[Dict[str, Any]]:
+    """Leave-one-rater-out human performance on the whole table (paper 000), or None
+    when no utterance has enough raters."""
+    from tfser import annotations  # pylint: disable=import-outside-toplevel
+    from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
+    from tfser.labels import human  # pylint: disable=import-outside-toplevel
+    info = dataset_info.read_info(data_dir)
+    classes = info["label_metadata"][head]["classes"]
+    labels_config = info["config"].get("labels") or {}
+    table = annotations.load_table(table_dir)
+    performance = human.human_performance(
+        table, classes, class_mapping=labels_config.get("class_mapping"))
+    if performance.num_comparisons == 0:
+        return None
+    return {"name": "human", "head": head,
+            "metrics": {"ua": performance.ua, "wa": performance.wa,
+                        "mean_precision": performance.mean_precision,
+                        "mean_recall": performance.mean_recall, "f1": performance.f1},
+            "n": performance.num_comparisons,
+            "note": "leave one rater out against the consensus of the rest, whole corpus"}
+
+
+def _cell(value: Any, percent: bool) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{100 * value:.1f}" if percent else f"{value:.3f}"
+
+
+def _lookup(scores: Mapping[str, Any], column: spec_lib.ColumnSpec,
+            class_name: Optional[str] = None) -> Any:
+    if column.per_class:
+        return (scores.get(column.per_class) or {}).get(class_name)
+    return scores.get(column.metric)
+
+
+def _table_columns(table: spec_lib.TableSpec, scores_by_row: Mapping[str, Mapping[str, Any]]
+                   ) -> List[tuple]:
+    """(heading, column, class name or None) for every displayed column."""
+    out = []
+    for column in table.columns:
+        if column.per_class:
+            classes: List[str] = []
+            for scores in scores_by_row.values():
+                for name in scores.get(column.per_class) or {}:
+                    if name not in classes:
+                        classes.append(name)
+            out += [(name, column, name) for name in classes]
+        else:
+            out.append((column.label, column, None))
+    return out
+
+
+def _marks(table: spec_lib.TableSpec, eval_dirs: Mapping[str, str],
+           heads: Mapping[str, str], out_dir: str) -> Dict[str, Any]:
+    """Row -> mark, with the comparison behind it (McNemar, one-tailed, alpha 0.05)."""
+    model_rows = [r for r in table.rows if r in eval_dirs]
+    if not table.marks or len(model_rows) < 2:
+        return {"marks": {}, "comparison": None}
+    comparison = compare_lib.compare([eval_dirs[r] for r in model_rows], out_dir=out_dir,
+                                     head=[heads[r] for r in model_rows], names=model_rows)
+    beats = {(p["a"], p["b"]) for p in comparison["pairs"]
+             if p["mcnemar"] and p["mcnemar"]["significant"]}
+    marks = {}
+    for row in model_rows:
+        others = [r for r in model_rows if r != row]
+        if all((row, other) in beats for other in others):
+            marks[row] = "**"
+        elif row != table.marks and (row, table.marks) in beats:
+            marks[row] = "*"
+    return {"marks": marks, "comparison": comparison}
+
+
+def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]],
+                outcomes: Mapping[str, Mapping[str, Any]], human: Optional[Mapping[str, Any]],
+                published: Mapping[str, Mapping[str, Any]], out_dir: str,
+                index: int) -> Dict[str, Any]:
+    """One paper table: values per row and column, the paper's figures, marks, gain."""
+    scores_by_row: Dict[str, Mapping[str, Any]] = {}
+    eval_dirs: Dict[str, str] = {}
+    heads: Dict[str, str] = {}
+    head = table.head
+    for name in table.rows:
+        if name == "human":
+            if human is not None:
+                scores_by_row[name] = human["metrics"]
+            continue
+        if name not in outcomes:
+            continue
+        row_head = table.head or rows[name]["head"]
+        head = head or row_head
+        scores_by_row[name] = head_metrics(outcomes[name]["metrics"], row_head)
+        eval_dirs[name] = outcomes[name]["eval_dir"]
+        heads[name] = row_head
+    columns = _table_columns(table, scores_by_row)
+    marks = _marks(table, eval_dirs, heads,
+                   os.path.join(out_dir, COMPARISON_DIR, f"table{index + 1}"))
+    body = []
+    for name, scores in scores_by_row.items():
+        paper = published.get(name, {})
+        body.append({
+            "name": name, "mark": marks["marks"].get(name, ""),
+            "values": {heading: _lookup(scores, column, cls)
+                       for heading, column, cls in columns},
+            "published": {heading: _lookup(paper, column, cls)
+                          for heading, column, cls in columns},
+            "n": scores.get("num_samples") if name != "human" else human["n"]})
+    gain = None
+    if table.gain and all(g in scores_by_row for g in table.gain):
+        base, model = (next(b for b in body if b["name"] == g) for g in table.gain)
+        gain = {heading: (None if base["values"][heading] in (None, 0) or
+                          model["values"][heading] is None else
+                          (model["values"][heading] - base["values"][heading])
+                          / base["values"][heading])
+                for heading, _, _ in columns}
+    return {"title": table.title, "head": head,
+            "columns": [{"heading": h, "percent": c.percent} for h, c, _ in columns],
+            "rows": body, "gain": gain, "gain_of": list(table.gain), "notes": table.notes,
+            "marks_against": table.marks,
+            "comparison": None if marks["comparison"] is None else
+            os.path.join(COMPARISON_DIR, f"table{index + 1}")}
+
+
+def plot_sweep(row: Mapping[str, Any], path: str) -> str:
+    """The development score against the swept value, the chosen point marked."""
+    from tfser.evaluation import plots  # pylint: disable=import-outside-toplevel
+    sweep = row["sweep"]
+    values = [p["value"] for p in sweep["points"]]
+    scores = [p["dev"] for p in sweep["points"]]
+    return plots.plot_curve(values, scores, path, xlabel=sweep["name"],
+                            ylabel=f"dev {sweep['metric']} ({sweep['head']})",
+                            title=f"{row['name']}: {sweep['metric']} vs {sweep['name']}",
+                            marked=sweep["chosen"])
+
+
+def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
+                  out_dir: str, command: str, table_dir: str, data_dir: str, corpus: str,
+                  seconds: float) -> Dict[str, Any]:
+    """Assembles and writes results.json and results.md; returns the results dict."""
+    from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
+    info = dataset_info.read_info(data_dir)
+    rows = [row_result(o) for o in outcomes]
+    by_name = {r["name"]: r for r in rows}
+    outcome_by_name = {o["name"]: o for o in outcomes}
+    human = human_row(table_dir, data_dir, spec.head) if spec.human else None
+    tables = [build_table(t, by_name, outcome_by_name, human, spec.published, out_dir, i)
+              for i, t in enumerate(spec.tables)]
+    figures = {}
+    for row in rows:
+        if "sweep" in row:
+            name = f"{row['sweep']['name']}_sweep.png"
+            figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
+    # Rows with one decision per utterance on the recipe's classes (a soft head's argmax).
+    comparable = [r for r in rows if outcome_by_name[r["name"]]["metrics"]["heads"][r["head"]]
+                  .get("family") in compare_lib.DECISION_FAMILIES]
+    comparisons = None
+    if len(comparable) >= 2:
+        comparisons = compare_lib.compare([r["eval_dir"] for r in comparable],
+                                          out_dir=os.path.join(out_dir, COMPARISON_DIR, "all"),
+                                          head=[r["head"] for r in comparable],
+                                          names=[r["name"] for r in comparable])
+    results = {
+        "recipe": spec.name, "title": spec.title, "command": command, "corpus": corpus,
+        "protocol": info["split"]["protocol"],
+        "folds": [f["name"] for f in info["split"]["folds"]], "data_dir": data_dir,
+        "seconds": seconds, "rows": rows, "human": human, "tables": tables,
+        "figures": {k: os.path.relpath(v, out_dir) for k, v in figures.items()},
+        "comparisons": None if comparisons is None else {
+            "head": comparisons["head"], "pairs": comparisons["pairs"]},
+        "selected": None, "notes": spec.notes,
+    }
+    atomic.write_json(os.path.join(out_dir, RESULTS_JSON), results)
+    atomic.write_text(os.path.join(out_dir, RESULTS_MD), to_markdown(results))
+    return results
+
+
+def _table_markdown(table: Mapping[str, Any]) -> List[str]:
+    headings = [c["heading"] for c in table["columns"]]
+    percent = {c["heading"]: c["percent"] for c in table["columns"]}
+    lines = [f"### {table['title']}", "",
+             "| row | " + " | ".join(headings) + " | n |",
+             "|---|" + "---|" * (len(headings) + 1)]
+    for row in table["rows"]:
+        cells = []
+        for heading in headings:
+            ours = _cell(row["values"][heading], percent[heading])
+            paper = row["published"].get(heading)
+            cells.append(ours if paper is None else f"{ours} ({_cell(paper, percent[heading])})")
+        lines.append(f"| {row['name']}{row['mark']} | " + " | ".join(cells) +
+                     f" | {row['n'] if row['n'] is not None else '-'} |")
+    if table["gain"]:
+        cells = ["-" if table["gain"][h] is None else f"{100 * table['gain'][h]:+.1f} %"
+                 for h in headings]
+        lines.append(f"| relative gain of {table['gain_of'][1]} over {table['gain_of'][0]} | "
+                     + " | ".join(cells) + " | |")
+    lines.append("")
+    if any(c["percent"] for c in table["columns"]):
+        lines.append("Percentages; the paper's own figure in parentheses.")
+    if table["marks_against"]:
+        lines.append(f"`**`: better than every other model row; `*`: better than "
+                     f"{table['marks_against']} (one-tailed exact McNemar test on the shared "
+                     f"test utterances, p < 0.05; details in {table['comparison']}/).")
+    if table["notes"]:
+        lines.append(table["notes"])
+    return lines + [""]
+
+
+def to_markdown(results: Mapping[str, Any]) -> str:
+    """The results as Markdown: the command, the tables, tests, sweeps and costs."""
+    lines = [f"# Recipe {results['recipe']}: {results['title']}", "",
+             f"Reproduce: `{results['command']}`", "",
+             f"Corpus: {results['corpus']}; protocol {results['protocol']} with "
+             f"{len(results['folds'])} fold(s); scores pooled over the folds' test "
+             f"predictions; total {results['seconds']:.0f} s.", ""]
+    for table in results["tables"]:
+        lines += _table_markdown(table)
+    pairs = (results.get("comparisons") or {}).get("pairs") or []
+    if pairs:
+        lines += ["### Pairwise tests (head "
+                  f"`{results['comparisons']['head']}`)", "",
+                  "| A | B | WA A | WA B | z (WA) | p | McNemar p | n |",
+                  "|---|---|---|---|---|---|---|---|"]
+        rows = {r["name"]: r for r in results["rows"]}
+        for pair in pairs:
+            z, mc = pair["ztest_wa"], pair["mcnemar"] or {}
+            lines.append(f"| {pair['a']} | {pair['b']} | {_cell(rows[pair['a']]['metrics'].get('wa'), False)} | "
+                         f"{_cell(rows[pair['b']]['metrics'].get('wa'), False)} | "
+                         f"{_cell(z.get('z'), False)} | {_cell(z.get('p_value'), False)} | "
+                         f"{_cell(mc.get('p_value'), False)} | {mc.get('n', '-')} |")
+        lines += ["", "One-tailed tests that A beats B: paper 000's two-proportion z-test on "
+                      "WA and the exact McNemar test on the shared test utterances.", ""]
+    sweeps = [r for r in results["rows"] if "sweep" in r]
+    for row in sweeps:
+        sweep = row["sweep"]
+        figure = results["figures"].get(row["name"])
+        lines += [f"### Sweep of {sweep['name']} for {row['name']} (development data only)", "",
+                  f"Chosen {sweep['name']} = {sweep['chosen']:g} by dev {sweep['metric']} of "
+                  f"head {sweep['head']}" + (f"; curve: ![{figure}]({figure})" if figure else ""),
+                  "", f"| {sweep['name']} | dev {sweep['metric']} |", "|---|---|"]
+        lines += [f"| {p['value']:g} | {_cell(p['dev'], False)} |" for p in sweep["points"]]
+        lines.append("")
+    lines += ["### Runs and cost", "", "| row | head | runs | seconds | evaluation |",
+              "|---|---|---|---|---|"]
+    for row in results["rows"]:
+        lines.append(f"| {row['name']} | {row['head']} | {row['runs']} | {row['seconds']:.1f} "
+                     f"| {row['eval_dir']} |")
+    if results.get("human"):
+        lines += ["", f"Human row: {results['human']['note']} ({results['human']['n']} "
+                      "comparisons)."]
+    if results.get("notes"):
+        lines += ["", results["notes"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,288 @@
+"""Running a recipe: corpus -> featurize -> every row (sweeps chosen on dev) -> results.
+
+::
+
+    from tfser import recipes
+    results = recipes.reproduce("000", "build/reproduce/000", smoke=True)
+
+Layout of ``out_dir``::
+
+    corpus/, annotations/     the synthetic corpus and its table (absent with ``table``)
+    features/<config name>/   the featurized data the rows read
+    runs/<row>/               one cross-validation directory per row (TensorBoard logs,
+                              checkpoints, params.yaml per fold), evaluated into eval/
+    runs/<row>/sweep/<name>=<value>/   each sweep point, evaluated on dev into eval_dev/
+    results.json, results.md  the table (contract: see :mod:`tfser.recipes.results`)
+
+Every step is resumable: an existing corpus, table or featurized directory made from
+the same inputs is reused, a finished run is not retrained (the training stage's run
+fingerprint decides), and an evaluation whose run did not change is read back. Inputs
+that differ from what a directory was made from are refused unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from tfser.config.errors import UserError
+from tfser.recipes import spec as spec_lib
+
+CORPUS_STAMP = "recipe_stamp.json"
+EVAL_DIR = "eval"
+EVAL_DEV_DIR = "eval_dev"
+SWEEP_DIR = "sweep"
+SMOKE_SIZE = "small"
+
+
+class Stages:
+    """Numbered stages with their time, printed as they start and end."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.index = 0
+        self.seconds: Dict[str, float] = {}
+
+    def run(self, name: str, what: str, step: Callable[[], Any]) -> Any:
+        self.index += 1
+        print(f"\n[{self.index}/{self.total}] {name}: {what}", flush=True)
+        started = time.perf_counter()
+        result = step()
+        self.seconds[name] = round(time.perf_counter() - started, 1)
+        print(f"[{self.index}/{self.total}] {name} done in {self.seconds[name]:.1f} s",
+              flush=True)
+        return result
+
+
+def _read_json(path: str) -> Optional[Any]:
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def synthetic_table(out_dir: str, seed: int, size: str) -> str:
+    """Generates (or reuses) the synthetic corpus and its table; returns the table dir."""
+    from tfser import annotations  # pylint: disable=import-outside-toplevel
+    from tfser import corpora  # pylint: disable=import-outside-toplevel
+    from tfser import synthetic  # pylint: disable=import-outside-toplevel
+    from tfser.fileio import atomic  # pylint: disable=import-outside-toplevel
+    corpus_dir = os.path.join(out_dir, "corpus")
+    table_dir = os.path.join(out_dir, "annotations")
+    wanted = {"seed": seed, "size": size, "schema_version": annotations.SCHEMA_VERSION}
+    stamp = os.path.join(out_dir, CORPUS_STAMP)
+    found = _read_json(stamp)
+    if found == wanted and os.path.isdir(table_dir):
+        print(f"  reusing the synthetic corpus in {corpus_dir} (seed {seed}, size {size})")
+        return table_dir
+    if found is not None and found != wanted:
+        raise UserError(f"{out_dir} holds a synthetic corpus made with {found}, not {wanted}; "
+                        "use another --out or pass --overwrite")
+    synthetic.generate(corpus_dir, seed=seed, size=size, progress=True)
+    result = corpora.load_corpus("synthetic", corpus_dir)
+    annotations.save_table(result.table, table_dir)
+    atomic.write_json(stamp, wanted)
+    return table_dir
+
+
+def featurize(config_path: str, table_dir: str, features_root: str, overwrite: bool,
+              workers: int) -> str:
+    """Featurizes the table with the recipe's config, or reuses an identical result."""
+    from tfser import beam  # pylint: disable=import-outside-toplevel
+    from tfser.beam import dataset_info  # pylint: disable=import-outside-toplevel
+    config = beam.load_config(config_path)
+    out = os.path.join(features_root, config.name or os.path.splitext(
+        os.path.basename(config_path))[0])
+    info = _read_json(os.path.join(out, dataset_info.DATASET_INFO_FILE))
+    if info is not None:
+        tables = {name: dataset_info.sha256_file(os.path.join(table_dir, name))
+                  for name in info["table"]["sha256"]
+                  if os.path.exists(os.path.join(table_dir, name))}
+        if info.get("config_sha256") == config.sha256() and tables == info["table"]["sha256"]:
+            print(f"  reusing {out} (same config and table)")
+            return out
+        if not overwrite:
+            raise UserError(f"{out} was featurized from another config or table; pass "
+                            "--overwrite to rebuild it, or use another --out")
+    command = (f"tfser-featurize --config={config_path} --table={table_dir} --out={out}"
+               + (" --overwrite" if info is not None else ""))
+    beam.build_pipeline(config, table_dir, out,
+                        pipeline_options={"direct_num_workers": workers,
+                                          "direct_running_mode": "multi_threading"},
+                        overwrite=info is not None, created_by=command, log_every=200)
+    return out
+
+
+def check_views(data_dir: str, recipe: spec_lib.RecipeSpec) -> None:
+    """Raises UserError naming the label views the recipe needs and the data lacks."""
+    from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
+    info = dataset_info.read_info(data_dir)
+    present = [spec["head"] for spec in info["labels"]]
+    missing = [view for view in recipe.requires_views if view not in present]
+    if missing:
+        raise UserError(f"recipe {recipe.name} needs the label view(s) {missing}, but "
+                        f"{data_dir} has only {present} (does the corpus have e.g. "
+                        "secondary ratings or several raters?); featurize with a config "
+                        "that derives them")
+
+
+def _train_and_evaluate(row_dir: str, experiment: str, config_files: Sequence[str],
+                        overrides: Sequence[str], data_dir: str, smoke: bool, part: str,
+                        eval_name: str) -> Dict[str, Any]:
+    """Trains every fold of one configuration (or finds it trained) and evaluates it."""
+    from tfser import evaluation  # pylint: disable=import-outside-toplevel
+    from tfser import training  # pylint: disable=import-outside-toplevel
+    training.train_folds(experiment, row_dir, config_files, overrides, data_dir=data_dir,
+                         folds="all", smoke=smoke)
+    out = os.path.join(row_dir, eval_name)
+    args = " ".join(shlex.quote(a) for a in (f"--model_dir={row_dir}", f"--out={out}",
+                                             f"--part={part}"))
+    return evaluation.evaluate_run(row_dir, out, part=part, command=f"tfser-evaluate {args}",
+                                   verbose=False)
+
+
+def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
+    try:
+        return float(metrics["heads"][head]["pooled"][metric])
+    except KeyError:
+        raise UserError(f"no pooled '{metric}' for head '{head}' in the evaluation; "
+                        "fix the recipe's select/head") from None
+
+
+def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
+            smoke_overrides: Sequence[str]) -> Dict[str, Any]:
+    """One row: its runs, its test evaluation and, for a sweep, the dev curve."""
+    row_dir = os.path.join(runs_dir, row.name)
+    overrides = list(row.overrides) + (list(smoke_overrides) if smoke else [])
+    started = time.perf_counter()
+    outcome: Dict[str, Any] = {"name": row.name, "experiment": row.experiment,
+                               "head": row.head, "run_dir": row_dir}
+    if row.sweep is not None:
+        sweep = row.sweep
+        values = sweep.values if not smoke else (sweep.values[0], sweep.values[-1])
+        curve = []
+        for value in values:
+            point_dir = os.path.join(row_dir, SWEEP_DIR,
+                                     f"{sweep.name}={sweep.point_name(value)}")
+            dev = _train_and_evaluate(point_dir, row.experiment, row.config_files,
+                                      overrides + list(sweep.point_overrides(value)),
+                                      data_dir, smoke, "dev", EVAL_DEV_DIR)
+            score = _score(dev, sweep.select_head, sweep.select_metric)
+            curve.append({"value": value, "dev": score, "run_dir": point_dir})
+            print(f"    {row.name}: {sweep.name} = {value:g} -> dev {sweep.select_metric} "
+                  f"{score:.3f}", flush=True)
+        # Highest development score; the first such point on ties (the sweep's order).
+        best = max(curve, key=lambda point: point["dev"])
+        outcome["sweep"] = {"name": sweep.name, "metric": sweep.select_metric,
+                            "head": sweep.select_head, "part": "dev", "points": curve,
+                            "chosen": best["value"]}
+        metrics = evaluation_of(best["run_dir"], "test")
+        outcome["eval_dir"] = os.path.join(best["run_dir"], EVAL_DIR)
+    else:
+        metrics = _train_and_evaluate(row_dir, row.experiment, row.config_files, overrides,
+                                      data_dir, smoke, "test", EVAL_DIR)
+        outcome["eval_dir"] = os.path.join(row_dir, EVAL_DIR)
+    outcome["metrics"] = metrics
+    outcome["seconds"] = round(time.perf_counter() - started, 1)
+    return outcome
+
+
+def evaluation_of(run_dir: str, part: str) -> Dict[str, Any]:
+    """Evaluates a trained run directory on ``part`` into its ``eval`` folder."""
+    from tfser import evaluation  # pylint: disable=import-outside-toplevel
+    out = os.path.join(run_dir, EVAL_DIR if part == "test" else EVAL_DEV_DIR)
+    return evaluation.evaluate_run(run_dir, out, part=part, verbose=False,
+                                   command=f"tfser-evaluate --model_dir={run_dir} "
+                                           f"--out={out} --part={part}")
+
+
+def command_line(recipe: str, out_dir: str, table: Optional[str], smoke: bool,
+                 seed: int) -> str:
+    args = [f"--recipe={recipe}", f"--out={out_dir}"]
+    if table:
+        args.append(f"--table={table}")
+    if smoke:
+        args.append("--smoke")
+    if seed:
+        args.append(f"--seed={seed}")
+    return "tfser-reproduce " + " ".join(shlex.quote(a) for a in args)
+
+
+def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: bool = False,
+              seed: int = 0, overwrite: bool = False, workers: int = 2,
+              rows: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """Runs a recipe end to end and writes ``results.json`` / ``results.md``.
+
+    Args:
+      recipe: A shipped recipe name (``000``) or the path of a recipe YAML file.
+      out_dir: Output directory (created; reused on a rerun).
+      table: An annotated real corpus (``tfser-annotate --out``); default: the synthetic
+        corpus generated into ``out_dir``.
+      smoke: Tiny corpus and seconds-long runs (sweeps keep their first and last point).
+      seed: Seed of the synthetic corpus.
+      overwrite: Rebuild a featurized directory made from other inputs.
+      workers: Beam workers of the featurization.
+      rows: Run only these rows (default: all).
+
+    Returns:
+      The results dict written to ``results.json``.
+
+    Raises:
+      UserError: Unknown recipe or row, a corpus without the views the recipe needs,
+        or an output directory made from other inputs.
+    """
+    from tfser.recipes import results as results_lib  # pylint: disable=import-outside-toplevel
+    spec = spec_lib.load_recipe(recipe)
+    selected = list(spec.rows)
+    if rows:
+        unknown = [r for r in rows if r not in [row.name for row in spec.rows]]
+        if unknown:
+            raise UserError(f"recipe {spec.name} has no row(s) {unknown}; rows: "
+                            f"{[row.name for row in spec.rows]}")
+        selected = [row for row in spec.rows if row.name in rows]
+    if table is not None and not spec.featurize_table:
+        raise UserError(f"recipe {spec.name} names no featurize config for a real table; "
+                        "add featurize.table to the recipe")
+    command = command_line(recipe, out_dir, table, smoke, seed)
+    out_dir = os.path.abspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    stages = Stages(3 + len(selected))
+    started = time.perf_counter()
+    if table is None:
+        table_dir = stages.run("corpus", "the embedded synthetic corpus",
+                               lambda: synthetic_table(out_dir, seed,
+                                                       SMOKE_SIZE if smoke else "default"))
+        config_path = spec.featurize_synthetic
+    else:
+        table_dir = stages.run("corpus", f"annotated table {table}", lambda: table)
+        config_path = spec.featurize_table
+    config_path = _repo_path(config_path)
+    data_dir = stages.run("featurize", os.path.basename(config_path),
+                          lambda: featurize(config_path, table_dir,
+                                            os.path.join(out_dir, "features"), overwrite,
+                                            workers))
+    check_views(data_dir, spec)
+    outcomes: List[Dict[str, Any]] = []
+    for row in selected:
+        outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
+                                   lambda row=row: run_row(row, os.path.join(out_dir, "runs"),
+                                                           data_dir, smoke,
+                                                           spec.smoke_overrides)))
+    results = stages.run("results", "tables, figures and significance", lambda: (
+        results_lib.write_results(spec, outcomes, out_dir, command=command,
+                                  table_dir=table_dir, data_dir=data_dir,
+                                  corpus="synthetic" if table is None else table,
+                                  seconds=round(time.perf_counter() - started, 1))))
+    print(f"\nresults: {os.path.join(out_dir, results_lib.RESULTS_MD)}")
+    return results
+
+
+def _repo_path(path: str) -> str:
+    """A recipe's config path: absolute, or relative to the repository (or cwd)."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    repo = os.path.dirname(os.path.dirname(spec_lib.RECIPE_DIR))
+    return os.path.join(repo, path)

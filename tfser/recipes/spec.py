@@ -1,0 +1,356 @@
+"""RecipeSpec: one paper's experiment table as data (``configs/recipes/<name>.yaml``).
+
+A recipe names the featurize config for the synthetic corpus and for a real annotated
+table, the label views a corpus must offer, and its rows. A row is a registered
+experiment plus YAML deltas and overrides, optionally swept over one value (the best
+point chosen on development data only), and scored on one head::
+
+    name: "000"
+    title: "Lotfian & Busso (2018): primary and secondary emotions"
+    featurize: {synthetic: configs/featurize/synthetic_000_recipe.yaml,
+                table: configs/featurize/msp_podcast_000.yaml}
+    requires_views: [emotion, emotion_soft, secondary]
+    head: emotion
+    rows:
+      - {name: hard_pe, experiment: 000_hard_pe}
+      - name: mtl
+        experiment: 000_mtl
+        sweep:
+          name: alpha
+          values: [0.0, 0.5, 1.0]
+          overrides: ["model.heads.0.loss_weight={complement}",
+                      "model.heads.1.loss_weight={value}"]
+          select: {head: emotion, metric: f1}
+    published: {hard_pe: {f1: 0.240}}
+
+Sweep overrides are text templates: ``{value}`` is the point, ``{complement}`` is
+``1 - value`` (000's ``(1 - alpha) L_primary + alpha L_secondary``). A copy of a recipe
+file with other rows, values or experiments is a new recipe; nothing here is specific
+to one paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import yaml
+
+from tfser.config.errors import UserError
+
+RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "configs", "recipes")
+ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", "featurize",
+            "description")
+SWEEP_KEYS = ("name", "values", "overrides", "select")
+SELECT_KEYS = ("head", "metric", "part")
+TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
+            "rows", "published", "human", "notes", "smoke_overrides", "tables")
+TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes")
+COLUMN_KEYS = ("label", "metric", "per_class", "percent")
+
+
+class RecipeError(UserError, ValueError):
+    """A recipe file that cannot be used; the message names the file and the key."""
+
+
+def _fail(where: str, message: str):
+    raise RecipeError(f"recipe {where}: {message}")
+
+
+def _check_keys(data: Any, allowed, where: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        _fail(where, f"must be a mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        _fail(where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
+    return data
+
+
+def _strings(value: Any, where: str) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or \
+            not all(isinstance(v, str) and v for v in value):
+        _fail(where, f"must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """One value swept over a row; the point is chosen on development data.
+
+    Attributes:
+      name: What is swept (e.g. ``alpha``), for tables and plots.
+      values: The points, in order.
+      overrides: Override templates (``{value}``, ``{complement}``).
+      select_head: Head whose development score picks the point.
+      select_metric: The score (higher is better), e.g. ``f1`` or ``ua``.
+    """
+
+    name: str
+    values: Tuple[float, ...]
+    overrides: Tuple[str, ...]
+    select_head: str
+    select_metric: str = "f1"
+
+    def point_overrides(self, value: float) -> Tuple[str, ...]:
+        """The overrides of one point."""
+        complement = round(1.0 - value, 10)
+        return tuple(t.format(value=value, complement=complement) for t in self.overrides)
+
+    @staticmethod
+    def point_name(value: float) -> str:
+        return f"{value:g}"
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, default_head: str) -> "SweepSpec":
+        _check_keys(data, SWEEP_KEYS, where)
+        values = data.get("values")
+        if not isinstance(values, (list, tuple)) or not values or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            _fail(f"{where}.values", f"must be a non-empty list of numbers, got {values!r}")
+        overrides = _strings(data.get("overrides"), f"{where}.overrides")
+        if not overrides:
+            _fail(f"{where}.overrides", "must name at least one override template")
+        select = _check_keys(data.get("select") or {}, SELECT_KEYS, f"{where}.select")
+        if select.get("part", "dev") != "dev":
+            _fail(f"{where}.select.part", "a sweep selects on development data only (dev)")
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            _fail(f"{where}.name", f"must be a non-empty string, got {name!r}")
+        return cls(name=name, values=tuple(float(v) for v in values), overrides=overrides,
+                   select_head=str(select.get("head", default_head)),
+                   select_metric=str(select.get("metric", "f1")))
+
+
+@dataclasses.dataclass(frozen=True)
+class RowSpec:
+    """One row of a paper's table: an experiment, its deltas, and the head it is scored on.
+
+    Attributes:
+      name: The row name (the contract: results.json and ``runs/<name>/``).
+      experiment: A registered base experiment (``tfser.training.EXPERIMENTS``).
+      config_files: YAML deltas (paths relative to the repository), applied in order.
+      overrides: ``key.path=value`` overrides after the deltas.
+      sweep: A swept value, or None.
+      head: The head the row is scored on.
+      description: Free text for the report.
+    """
+
+    name: str
+    experiment: str
+    config_files: Tuple[str, ...] = ()
+    overrides: Tuple[str, ...] = ()
+    sweep: Optional[SweepSpec] = None
+    head: str = "emotion"
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, default_head: str) -> "RowSpec":
+        _check_keys(data, ROW_KEYS, where)
+        name, experiment = data.get("name"), data.get("experiment")
+        for key, value in (("name", name), ("experiment", experiment)):
+            if not isinstance(value, str) or not value:
+                _fail(f"{where}.{key}", f"must be a non-empty string, got {value!r}")
+        # Names may hold "/" (001's method/target/trainset) but never leave runs/.
+        if name.startswith("/") or ".." in name.split("/") or "" in name.split("/"):
+            _fail(f"{where}.name", f"must be a relative name like a/b, got {name!r}")
+        head = str(data.get("head", default_head))
+        sweep = data.get("sweep")
+        return cls(name=name, experiment=experiment,
+                   config_files=_strings(data.get("config_files"), f"{where}.config_files"),
+                   overrides=_strings(data.get("overrides"), f"{where}.overrides"),
+                   sweep=None if sweep is None else SweepSpec.from_dict(
+                       sweep, f"{where}.sweep", head),
+                   head=head, description=str(data.get("description", "")))
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a paper table: a pooled metric, or one column per class.
+
+    Attributes:
+      label: Column heading (for ``per_class``: ignored, the class names are used).
+      metric: Key of the head's pooled metrics (``f1``, ``cross_entropy``, ...).
+      per_class: A per-class mapping of the pooled metrics (``per_class_recall``):
+        expands to one column per class.
+      percent: Show as a percentage (fractions in results.json either way).
+    """
+
+    label: str
+    metric: str = ""
+    per_class: str = ""
+    percent: bool = True
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> "ColumnSpec":
+        _check_keys(data, COLUMN_KEYS, where)
+        metric, per_class = data.get("metric", ""), data.get("per_class", "")
+        if bool(metric) == bool(per_class):
+            _fail(where, "needs exactly one of metric or per_class")
+        return cls(label=str(data.get("label", metric or per_class)), metric=str(metric),
+                   per_class=str(per_class), percent=bool(data.get("percent", True)))
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """One of the paper's tables: which rows, scored on which head, with which columns.
+
+    Attributes:
+      title: Heading (the paper's table number and caption).
+      rows: Row names in order; ``human`` is the leave-one-rater-out row.
+      head: The head the table scores (default: each row's own head).
+      columns: The columns.
+      marks: Significance marks: ``*`` when a row beats ``marks`` (a row name), ``**``
+        when it beats every other model row (one-tailed exact McNemar on the shared
+        test utterances, alpha 0.05). Empty: no marks.
+      gain: ``[baseline, model]``: add a row of the relative gain of model over baseline.
+      notes: Text under the table.
+    """
+
+    title: str
+    rows: Tuple[str, ...]
+    columns: Tuple[ColumnSpec, ...]
+    head: str = ""
+    marks: str = ""
+    gain: Tuple[str, ...] = ()
+    notes: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, row_names) -> "TableSpec":
+        _check_keys(data, TABLE_KEYS, where)
+        rows = _strings(data.get("rows"), f"{where}.rows")
+        unknown = [r for r in rows if r not in row_names and r != "human"]
+        if not rows or unknown:
+            _fail(f"{where}.rows", f"must list rows of the recipe; unknown: {unknown}")
+        columns = data.get("columns")
+        if not isinstance(columns, (list, tuple)) or not columns:
+            _fail(f"{where}.columns", "must be a non-empty list")
+        gain = _strings(data.get("gain"), f"{where}.gain")
+        if gain and (len(gain) != 2 or any(g not in rows for g in gain)):
+            _fail(f"{where}.gain", f"must be [baseline, model] of the table's rows, got {gain}")
+        marks = str(data.get("marks", ""))
+        if marks and marks not in rows:
+            _fail(f"{where}.marks", f"must be one of the table's rows, got {marks!r}")
+        return cls(title=str(data.get("title", "")), rows=rows,
+                   columns=tuple(ColumnSpec.from_dict(c, f"{where}.columns.{i}")
+                                 for i, c in enumerate(columns)),
+                   head=str(data.get("head", "")), marks=marks, gain=gain,
+                   notes=str(data.get("notes", "")))
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeSpec:
+    """A validated recipe (build with :func:`load_recipe`).
+
+    Attributes:
+      name: Recipe name (``--recipe``).
+      title: The paper, for the report's heading.
+      featurize_synthetic: Featurize config for the embedded synthetic corpus.
+      featurize_table: Featurize config for a real annotated table (``--table``).
+      requires_views: Label views the corpus must provide.
+      head: Default head of the rows.
+      rows: The rows, in table order.
+      published: Row name -> the paper's own figures (metric -> value, as fractions).
+      human: Add the leave-one-rater-out human row where the corpus has several raters.
+      notes: Free text for the report (what the paper did that the recipe does not).
+      smoke_overrides: Overrides every row gets under ``--smoke`` (e.g. fewer epochs).
+      tables: The paper's tables, in order.
+      path: The file it was read from.
+    """
+
+    name: str
+    title: str
+    featurize_synthetic: str
+    featurize_table: Optional[str]
+    requires_views: Tuple[str, ...]
+    head: str
+    rows: Tuple[RowSpec, ...]
+    published: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    human: bool = False
+    notes: str = ""
+    smoke_overrides: Tuple[str, ...] = ()
+    tables: Tuple[TableSpec, ...] = ()
+    path: str = ""
+
+    def row(self, name: str) -> RowSpec:
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(f"recipe {self.name} has no row {name!r}")
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> "RecipeSpec":
+        where = os.path.basename(path) or "<recipe>"
+        _check_keys(data, TOP_KEYS, where)
+        name = data.get("name")
+        if not isinstance(name, (str, int)) or not str(name):
+            _fail(f"{where}: name", f"must be a non-empty string, got {name!r}")
+        featurize = _check_keys(data.get("featurize") or {}, ("synthetic", "table"),
+                                f"{where}: featurize")
+        if not isinstance(featurize.get("synthetic"), str):
+            _fail(f"{where}: featurize.synthetic", "must name the synthetic corpus's "
+                                                   "featurize config")
+        head = str(data.get("head", "emotion"))
+        raw_rows = data.get("rows")
+        if not isinstance(raw_rows, (list, tuple)) or not raw_rows:
+            _fail(f"{where}: rows", "must be a non-empty list of rows")
+        rows = tuple(RowSpec.from_dict(r, f"{where}: rows.{i}", head)
+                     for i, r in enumerate(raw_rows))
+        names = [r.name for r in rows]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            _fail(f"{where}: rows", f"duplicate row names {duplicates}")
+        published = data.get("published") or {}
+        _check_keys(published, names + ["human"], f"{where}: published")
+        for row_name, figures in published.items():
+            _check_keys(figures, list(figures) if isinstance(figures, Mapping) else [],
+                        f"{where}: published.{row_name}")
+        return cls(name=str(name), title=str(data.get("title", name)),
+                   featurize_synthetic=featurize["synthetic"],
+                   featurize_table=featurize.get("table"),
+                   requires_views=_strings(data.get("requires_views"),
+                                           f"{where}: requires_views"),
+                   head=head, rows=rows,
+                   published={k: dict(v) for k, v in published.items()},
+                   human=bool(data.get("human", False)), notes=str(data.get("notes", "")),
+                   smoke_overrides=_strings(data.get("smoke_overrides"),
+                                            f"{where}: smoke_overrides"),
+                   tables=tuple(TableSpec.from_dict(t, f"{where}: tables.{i}", names)
+                                for i, t in enumerate(data.get("tables") or ())),
+                   path=os.path.abspath(path))
+
+
+def recipe_path(name_or_path: str) -> str:
+    """``000`` -> ``configs/recipes/000.yaml``; an existing file path is returned as is."""
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    path = os.path.join(RECIPE_DIR, f"{name_or_path}.yaml")
+    if not os.path.isfile(path):
+        known = sorted(f[:-5] for f in os.listdir(RECIPE_DIR) if f.endswith(".yaml")) \
+            if os.path.isdir(RECIPE_DIR) else []
+        raise RecipeError(f"unknown recipe {name_or_path!r}: no {path}; shipped recipes: "
+                          f"{known}, or pass the path of a recipe YAML file")
+    return path
+
+
+def load_recipe(name_or_path: str) -> RecipeSpec:
+    """Reads and validates a shipped recipe by name, or any recipe file by path.
+
+    Raises:
+      RecipeError: Unknown recipe, unreadable YAML, unknown keys or bad values.
+    """
+    path = recipe_path(name_or_path)
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            raise RecipeError(f"recipe {path}: not valid YAML ({error})") from None
+    return RecipeSpec.from_dict(data, path)
+
+
+def plain(spec: RecipeSpec) -> Dict[str, Any]:
+    """The recipe as plain data (for results.json)."""
+    return dataclasses.asdict(spec)
