@@ -43,6 +43,7 @@ setup(
             "tfser-export=pipelines.export:run",
             "tfser-predict=pipelines.predict:run",
             "tfser-compare=pipelines.compare:run",
+            "tfser-reproduce=pipelines.reproduce:run",
         ],
     },
 )

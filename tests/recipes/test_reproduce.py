@@ -1,0 +1,85 @@
+"""tfser-reproduce --smoke: every row of a recipe runs end to end in seconds each.
+
+The run writes the contract files (results.json, results.md, runs/<row>/, the sweep
+figure); a rerun trains nothing again.
+"""
+
+import dataclasses
+import glob
+import json
+import os
+
+import pytest
+
+from tfser.config.errors import UserError
+from tfser.recipes import runner
+from tfser.recipes import spec as spec_lib
+
+
+@pytest.fixture(scope="module")
+def smoke_000(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("reproduce") / "000")
+    results = runner.reproduce("000", out, smoke=True, workers=1)
+    return out, results
+
+
+def test_results_follow_the_contract(smoke_000):
+    out, results = smoke_000
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as handle:
+        stored = json.load(handle)
+    assert stored["recipe"] == "000" and stored["corpus"] == "synthetic"
+    assert stored["protocol"] == "official" and stored["folds"] == ["official"]
+    assert stored["command"] == f"tfser-reproduce --recipe=000 --out={out} --smoke"
+    assert [r["name"] for r in stored["rows"]] == ["hard_pe", "soft_pe", "hard_se", "mtl"]
+    assert stored["selected"] is None
+    for row in stored["rows"]:
+        assert {"name", "head", "metrics", "n", "per_fold"} <= set(row)
+        assert row["n"] > 0 and len(row["per_fold"]) == 1
+        assert os.path.isdir(os.path.join(out, "runs", row["name"]))
+    primary = {r["name"]: r for r in stored["rows"]}
+    assert {"ua", "wa", "f1", "mean_precision"} <= set(primary["hard_pe"]["metrics"])
+    assert "multilabel_accuracy" in primary["hard_se"]["metrics"]
+    # Under --smoke the alpha sweep keeps its first and last point, chosen on dev.
+    sweep = primary["mtl"]["sweep"]
+    assert [p["value"] for p in sweep["points"]] == [0.0, 1.0]
+    assert sweep["part"] == "dev" and sweep["chosen"] in (0.0, 1.0)
+    assert os.path.isfile(os.path.join(out, "alpha_sweep.png"))
+    assert stored["human"]["n"] > 0
+    titles = [t["title"] for t in stored["tables"]]
+    assert len(titles) == 3 and titles[0].startswith("Table 1")
+    table1 = stored["tables"][0]
+    assert [r["name"] for r in table1["rows"]] == ["hard_pe", "soft_pe", "mtl", "human"]
+    assert table1["rows"][0]["published"]["F1"] == pytest.approx(0.240)
+    text = open(os.path.join(out, "results.md"), encoding="utf-8").read()
+    assert text.startswith("# Recipe 000") and f"`{stored['command']}`" in text
+    assert "| hard_pe" in text and "(24.0)" in text
+
+
+def test_rerun_trains_nothing(smoke_000):
+    out, _ = smoke_000
+    checkpoints = sorted(glob.glob(os.path.join(out, "runs", "**", "*.keras"), recursive=True))
+    assert checkpoints
+    before = {path: os.path.getmtime(path) for path in checkpoints}
+    runner.reproduce("000", out, smoke=True, workers=1, rows=["hard_pe"])
+    assert {path: os.path.getmtime(path) for path in checkpoints} == before
+
+
+def test_missing_views_are_named(smoke_000):
+    out, _ = smoke_000
+    data_dir = os.path.join(out, "features", "synthetic_000_recipe")
+    recipe = dataclasses.replace(spec_lib.load_recipe("000"),
+                                 requires_views=("emotion", "speaker"))
+    with pytest.raises(UserError, match=r"needs the label view\(s\) \['speaker'\]"):
+        runner.check_views(data_dir, recipe)
+
+
+def test_unknown_rows_are_refused(smoke_000):
+    out, _ = smoke_000
+    with pytest.raises(UserError, match=r"no row\(s\) \['nope'\]"):
+        runner.reproduce("000", out, smoke=True, rows=["nope"])
+
+
+def test_another_corpus_seed_in_the_same_out_is_refused(smoke_000):
+    out, _ = smoke_000
+    with pytest.raises(UserError, match="holds a synthetic corpus made with"):
+        runner.reproduce("000", out, smoke=True, seed=3)
