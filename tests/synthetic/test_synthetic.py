@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
 
@@ -336,3 +337,15 @@ def test_bad_arguments_are_reported(tmp_path):
     counts = synthetic.class_counts(synthetic.SynthConfig())
     assert sum(counts.values()) == 600 and list(counts) == list(EMOTIONS)
     assert counts["neutral"] == max(counts.values())
+
+
+def test_every_speaker_reads_sentences_across_the_script(corpus):
+    _, table = corpus
+    rated = _rated(table)
+    sentences = rated["extra"].map(lambda e: e["sentence"])
+    assert set(sentences) <= {f"sent{i:02d}" for i in range(1, 13)}
+    assert rated.iloc[0]["extra"]["sentence"] == "sent01"
+    # A by-sentence split (paper 004's speaker identification) keeps every speaker in
+    # training: each speaker has several sentences.
+    per_speaker = pd.DataFrame({"speaker": rated["speaker_id"], "sentence": sentences})
+    assert per_speaker.groupby("speaker")["sentence"].nunique().min() >= 2

@@ -39,6 +39,10 @@ DESCRIPTION = (
     "with delayed per-rater arousal/valence/liking traces and a synthetic action-unit stream.")
 
 
+# Like CREMA-D's 12 sentences; the by-sentence split of paper 004 groups by them.
+NUM_SENTENCES = 12
+
+
 def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, stream, index])
 
@@ -59,6 +63,12 @@ class _RecordingJob:
     speaker: expression.Speaker
     frames: int
     raters: tuple
+
+
+def sentence_of(utt_id: str) -> str:
+    """The script sentence (``sent01`` .. ``sent12``) of a rated utterance id."""
+    number = int(utt_id.rsplit("_", 1)[1])
+    return f"sent{(number - 1) % NUM_SENTENCES + 1:02d}"
 
 
 def class_counts(cfg: config_lib.SynthConfig) -> Dict[str, int]:
@@ -204,6 +214,10 @@ def _utterance_record(job: _UtteranceJob, samples: int, cfg: config_lib.SynthCon
     state = job.state
     extra = {
         "continuous": False,
+        # A script sentence per utterance, cycling over SENTENCES within each speaker, so
+        # a split by sentence (paper 004's speaker identification) puts every speaker
+        # in every part. Derived from the id: draws no random numbers.
+        "sentence": sentence_of(job.utt_id),
         "dominant": state.dominant,
         "mixture": {k: float(v) for k, v in state.mixture.items()},
         "blended": len(state.mixture) > 1,
