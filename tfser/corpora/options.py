@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import math
 import warnings
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
@@ -204,3 +205,22 @@ def check_options(corpus: str, declared: Sequence[Option],
             raise _unknown(name, corpus, declared)
         checked[name] = by_name[name].convert(value, corpus)
     return checked
+
+
+def parse_options(items: Sequence[str]) -> Dict[str, Any]:
+    """``["key=value", ...]`` (``--option`` flags) -> options; values are JSON when they
+    parse (``true``, ``0.5``, ``["a","b"]``), else text (``my.csv``).
+
+    Raises:
+      OptionError: For an item without ``=``.
+    """
+    options: Dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise OptionError(f"--option '{item}' is not key=value")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
