@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from pipelines import build_annotations as cli
+from tfser.labels import annotate as cli
 from tfser.annotations import io as table_io
 from tfser.corpora import crema_d
 from tfser.testing.fixtures import crema_d as crema_fixture
@@ -137,6 +137,30 @@ def test_cli_subprocess_on_fixture(tmp_path):
                     "--option=broken")
     assert proc.returncode != 0
     assert "not key=value" in proc.stderr
+
+
+def test_cli_empty_root_exits_2(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = _run_cli("--corpus=emodb", f"--root={empty}", f"--out={tmp_path / 'o'}")
+    assert proc.returncode == 2, proc.stdout
+    assert f"no utterances found in {empty}" in proc.stderr
+    assert "03a01Fa.wav" in proc.stderr                 # what the loader looked for
+    assert not (tmp_path / "o" / "utterances.parquet").exists()
+
+
+def test_cli_option_typo_and_bad_type_exit_2(tmp_path):
+    corpus = emodb_fixture.write(str(tmp_path / "emodb"))
+    common = ("--corpus=emodb", f"--root={corpus['root']}", f"--out={tmp_path / 'o'}")
+    proc = _run_cli(*common, "--option=min_duraton_s=0.5")
+    assert proc.returncode == 2
+    assert ("unknown option 'min_duraton_s' for corpus emodb; did you mean 'min_duration_s'? "
+            "options: perception_file, audio_check, min_duration_s") in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = _run_cli(*common, "--option=min_duration_s=abc")
+    assert proc.returncode == 2
+    assert "option min_duration_s of emodb must be a number, got 'abc'" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.skipif(not REAL_EMODB.is_dir(),

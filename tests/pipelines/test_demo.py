@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from pipelines import corpus_summary
+from tfser.evaluation import corpus_summary
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 

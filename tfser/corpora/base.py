@@ -1,10 +1,11 @@
-"""What every corpus loader returns, and the shared bookkeeping of rejected items.
+"""What every corpus loader returns, the one way a loader ends, and rejected items.
 
-Each corpus module exposes ``load(root: str, **options) -> LoadResult``. The table
-holds facts only (raw votes, the corpus's own label strings, speakers, sessions,
-official splits); label policy is applied later by :mod:`tfser.labels`. Anything a
-loader cannot use is recorded as a :class:`Reject` with a reason, so that
-``items_found == utterances written + items rejected`` always holds.
+Each corpus module exposes ``load(root: str, **options) -> LoadResult`` and declares
+its options in ``OPTIONS`` (see :mod:`tfser.corpora.options`). The table holds facts
+only (raw votes, the corpus's own label strings, speakers, sessions, official splits);
+label policy is applied later by :mod:`tfser.labels`. Anything a loader cannot use is
+recorded as a :class:`Reject` with a reason, so that ``items_found == utterances
+written + items rejected`` always holds. Every loader ends with :func:`finish`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from typing import Iterator, List, Tuple
 import pandas as pd
 
 from tfser.annotations import schema
+from tfser.annotations import validation
+from tfser.config.errors import UserError
+
+
+class NothingFoundError(UserError, FileNotFoundError):
+    """A corpus folder holds no candidate utterance at all (wrong folder or layout)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +74,35 @@ class LoadResult:
         path = os.path.join(directory, "rejects.csv")
         self.rejects_frame().to_csv(path, index=False)
         return path
+
+
+def finish(table: schema.AnnotationTable, rejects: List[Reject], items_found: int, *,
+           root: str, looked_for: str) -> LoadResult:
+    """The shared ending of every loader: checks, validates and wraps the table.
+
+    Args:
+      table: The assembled table (``schema.build_table``).
+      rejects: Items set aside, with reasons.
+      items_found: Candidate utterances seen.
+      root: The folder the user gave (named in the error when nothing was found).
+      looked_for: What the loader searched for, in words a user can check against the
+        folder (e.g. ``"WAV files named like 03a01Fa.wav in wav/ or the folder itself"``).
+
+    Returns:
+      The result, its counts reconciled.
+
+    Raises:
+      NothingFoundError: No candidate item at all: an empty table is never a success.
+      AnnotationValidationError: The table breaks the schema (a loader bug).
+      RuntimeError: found != written + rejected (a loader bug).
+    """
+    if items_found == 0:
+        raise NothingFoundError(f"{table.meta.corpus}: no utterances found in {root} (looked "
+                                f"for {looked_for}); check that it is the corpus folder")
+    validation.validate(table)
+    result = LoadResult(table=table, rejects=list(rejects), items_found=items_found)
+    result.check_counts()
+    return result
 
 
 def iter_wav_files(root: str, directory: str, recursive: bool = False,

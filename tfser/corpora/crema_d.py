@@ -88,9 +88,9 @@ from typing import Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from tfser.corpora import textio
 from tfser.annotations import schema
-from tfser.annotations import validation
 from tfser.annotations import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.options import AUDIO_CHECK, MIN_DURATION_S, REQUIRE_AUDIO, Option
+from tfser.corpora.base import LoadResult, Reject, finish
 from tfser.audio import audio_io
 
 CORPUS = "crema_d"
@@ -123,6 +123,22 @@ DISTRACTED_MS = 10000.0
 RESPONSES_FILE = "finishedResponses.csv"
 EMO_RESPONSES_FILE = "finishedEmoResponses.csv"
 VOTES_FILE = "tabulatedVotes.csv"
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (
+    Option("ratings", "choice", "auto",
+           "Per-rater responses, anonymous tabulated votes, or auto (responses when "
+           "present and not an LFS stub, else votes).", choices=("auto", "responses", "votes")),
+    Option("responses_file", "text", RESPONSES_FILE, "Response file name."),
+    Option("drop_distracted", "flag", True, "Set aside responses whose first click took "
+           "more than 10 s, when finishedEmoResponses.csv is present."),
+    REQUIRE_AUDIO.with_default(False, "Reject clips whose WAV is missing or unreadable "
+                                      "(default: keep them with a NaN duration)."),
+    AUDIO_CHECK,
+    MIN_DURATION_S.with_default(0.5),
+    Option("silence_dbfs", "number", audio_io.DEFAULT_SILENCE_DBFS,
+           "audio_check reports clips whose RMS level in dBFS is lower."),
+)
+LOOKED_FOR = f"clips rated in {RESPONSES_FILE} or {VOTES_FILE} (also under processedResults/)"
 SUMMARY_FILE = "summaryTable.csv"
 SENTENCES_FILE = "SentenceFilenames.csv"
 DEMOGRAPHICS_FILE = "VideoDemographics.csv"
@@ -640,8 +656,5 @@ def load(root: str, ratings: str = "auto", responses_file: str = RESPONSES_FILE,
                         if ratings == "votes" else "")
                      + "; conditions voice/face/audiovisual; intended labels as "
                        "'intended' ratings."))
-    table = schema.build_table(meta, utterances, all_ratings)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=found)
-    result.check_counts()
-    return result
+    return finish(schema.build_table(meta, utterances, all_ratings), rejects, found,
+                  root=root, looked_for=LOOKED_FOR)

@@ -73,13 +73,22 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from tfser.corpora import textio
 from tfser.annotations import schema
-from tfser.annotations import validation
 from tfser.annotations import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject, iter_wav_files
+from tfser.corpora.options import AUDIO_CHECK, MIN_DURATION_S, Option
+from tfser.corpora.base import LoadResult, Reject, finish, iter_wav_files
 from tfser.audio import audio_io
 
 CORPUS = "emodb"
 INTENDED_RATER = "emodb:intended"
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (
+    Option("perception_file", "text", None,
+           "Perception-test file, relative to root or absolute (default: the first of "
+           "erkennung.txt, info.txt in root)."),
+    AUDIO_CHECK,
+    MIN_DURATION_S,
+)
+LOOKED_FOR = "WAV files named like 03a01Fa.wav in wav/ or in the folder itself"
 
 # Letter -> (canonical name, German word it abbreviates).
 EMOTIONS: Mapping[str, Tuple[str, str]] = {
@@ -355,8 +364,5 @@ def load(root: str, perception_file: Optional[str] = None, audio_check: bool = F
         audio_root=os.path.abspath(root),
         description="Berlin EmoDB; intended (acted) labels as 'intended' ratings; perception "
                     "test (recognition_pct, naturalness_pct) in utterance extra.")
-    table = schema.build_table(meta, utterances, ratings)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=found)
-    result.check_counts()
-    return result
+    return finish(schema.build_table(meta, utterances, ratings), rejects, found,
+                  root=root, looked_for=LOOKED_FOR)

@@ -77,11 +77,27 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from tfser.corpora import textio
 from tfser.annotations import schema
-from tfser.annotations import validation
 from tfser.annotations import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.options import REQUIRE_AUDIO, Option
+from tfser.corpora.base import LoadResult, Reject, finish
 
 CORPUS = "iemocap"
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (
+    Option("sessions", "integer_list", None,
+           "Session numbers to load (default: every Session<N> folder)."),
+    Option("rater_scope", "choice", "corpus",
+           "External evaluator ids per corpus (iemocap:E3) or per session "
+           "(iemocap:Ses01:E3).", choices=("corpus", "session")),
+    Option("audio", "choice", "sentences",
+           "Per-utterance WAVs (sentences) or the dialog WAV cut at the header's times "
+           "(dialog).", choices=("sentences", "dialog")),
+    REQUIRE_AUDIO.with_default(False, "Reject utterances whose audio file is absent (off by "
+                                      "default: the header gives the segment times)."),
+    Option("extra_words", "mapping", None,
+           "Additional rater-line words (lower case) -> canonical category."),
+)
+LOOKED_FOR = "rating blocks in Session<N>/dialog/EmoEvaluation/*.txt"
 
 CATEGORIES = (voc.NEUTRAL, voc.HAPPY, voc.SAD, voc.ANGRY, voc.SURPRISE, voc.FEAR,
               voc.DISGUST, voc.FRUSTRATION, voc.EXCITED, voc.OTHER)
@@ -448,8 +464,5 @@ def load(root: str, *, sessions: Optional[Sequence[int]] = None, rater_scope: st
         audio_root=os.path.abspath(base),
         description="IEMOCAP: every C-/A- rater line of dialog/EmoEvaluation/*.txt; "
                     "self-evaluations as rater_type 'self'; consensus in extra.")
-    table = schema.build_table(meta, utterances, ratings)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=found)
-    result.check_counts()
-    return result
+    return finish(schema.build_table(meta, utterances, ratings), rejects, found,
+                  root=root, looked_for=LOOKED_FOR)

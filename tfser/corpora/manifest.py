@@ -77,9 +77,29 @@ import numpy as np
 import pandas as pd
 
 from tfser.annotations import schema
-from tfser.annotations import validation
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.options import REQUIRE_AUDIO, Option
+from tfser.corpora.base import LoadResult, Reject, finish
 from tfser.audio import audio_io
+
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (
+    Option("manifest", "text", "manifest.csv",
+           "Manifest file (.csv or .parquet), relative to root or absolute."),
+    Option("corpus", "text", None, "Table name (default: sidecar corpus, else manifest)."),
+    Option("categories", "text_list", None,
+           "Primary vocabulary (default: sidecar, else every primary label found)."),
+    Option("secondary_categories", "text_list", None,
+           "Extra names allowed in secondary only."),
+    Option("dimensions", "mapping", None, "Attribute -> [min, max] for the dim: columns."),
+    Option("label_map", "mapping", None, "Raw label -> category."),
+    Option("audio_root", "text", None, "Folder audio paths are relative to (relative to root)."),
+    Option("sidecar", "text", None,
+           "Sidecar file (default: the manifest's stem with .yaml, .yml or .json)."),
+    Option("default_rater_type", "text", "observer",
+           "Rater type of rows with an empty rater_type."),
+    REQUIRE_AUDIO.with_default(True),
+    Option("strict", "flag", False, "Raise listing every problem instead of rejecting."),
+)
 
 DEFAULT_CORPUS = "manifest"
 DIM_PREFIX = "dim:"
@@ -551,8 +571,5 @@ def load(root: str, manifest: str = "manifest.csv", corpus: Optional[str] = None
         secondary_categories=[s for s in secondary_names if s not in category_names],
         dimensions=scales, audio_root=os.path.abspath(audio_base),
         description=options.get("description") or f"Loaded from manifest {manifest_name}.")
-    table = schema.build_table(meta, utterances, ratings)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=len(groups) + blank)
-    result.check_counts()
-    return result
+    return finish(schema.build_table(meta, utterances, ratings), rejects, len(groups) + blank,
+                  root=root, looked_for=f"utterance rows in {manifest_path}")

@@ -73,12 +73,25 @@ import numpy as np
 
 from tfser.corpora import textio
 from tfser.annotations import schema
-from tfser.annotations import validation
 from tfser.annotations import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.options import REQUIRE_AUDIO, Option
+from tfser.corpora.base import LoadResult, Reject, finish
 from tfser.audio.audio_io import AudioError, probe
 
 CORPUS = "msp_podcast"
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (
+    Option("consensus", "choice", "auto", "Consensus label file format (auto: CSV, else "
+           "JSON).", choices=("auto", "csv", "json")),
+    Option("detailed", "choice", "auto", "Per-worker label source (auto: CSV, else JSON, "
+           "else labels.txt; none: consensus only).",
+           choices=("auto", "csv", "json", "txt", "none")),
+    REQUIRE_AUDIO.with_default(True, "Reject rows whose WAV is missing or unreadable; false "
+                                     "keeps them with a NaN duration."),
+    Option("split_map", "mapping", None,
+           "Extra Split_Set names (case-insensitive) -> train/dev/test."),
+)
+LOOKED_FOR = "rows of the consensus label file (labels_consensus.csv or .json)"
 RATER_PREFIX = "msp"
 
 CATEGORIES = (voc.ANGRY, voc.SAD, voc.HAPPY, voc.SURPRISE, voc.FEAR, voc.DISGUST,
@@ -549,11 +562,8 @@ def load(root: str, *, consensus: str = "auto", detailed: str = "auto",
         audio_root=os.path.abspath(root),
         description=f"MSP-Podcast; consensus from {consensus_name}; worker ratings from "
                     f"{detailed_name or 'none'}.")
-    table = schema.build_table(meta, utterances, all_ratings)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=found)
-    result.check_counts()
-    return result
+    return finish(schema.build_table(meta, utterances, all_ratings), rejects, found,
+                  root=root, looked_for=LOOKED_FOR)
 
 
 def _utterance(root, utt_id, where, row, audio_dir, splits, partition, speaker_by_file,

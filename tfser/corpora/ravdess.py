@@ -49,16 +49,19 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from tfser.annotations import schema
-from tfser.annotations import validation
 from tfser.annotations import vocabulary as voc
-from tfser.corpora.base import LoadResult, Reject, iter_wav_files
+from tfser.corpora.options import Option
+from tfser.corpora.base import LoadResult, Reject, finish, iter_wav_files
 from tfser.audio.audio_io import AudioError, probe
 
 CORPUS = "ravdess"
 INTENDED_RATER = "ravdess:intended"
+# load() has no keyword options.
+OPTIONS: Tuple[Option, ...] = ()
+LOOKED_FOR = "WAV files named like 03-01-05-01-02-01-12.wav below the folder (Actor_NN/)"
 
 EMOTIONS = {"01": voc.NEUTRAL, "02": voc.CALM, "03": voc.HAPPY, "04": voc.SAD,
             "05": voc.ANGRY, "06": voc.FEAR, "07": voc.DISGUST, "08": voc.SURPRISE}
@@ -185,8 +188,5 @@ def load(root: str) -> LoadResult:
         corpus=CORPUS, categories=list(CATEGORIES), secondary_categories=[], dimensions={},
         audio_root=os.path.abspath(root),
         description="RAVDESS speech and song; intended labels from the file names.")
-    table = schema.build_table(meta, utterances, ratings)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=found)
-    result.check_counts()
-    return result
+    return finish(schema.build_table(meta, utterances, ratings), rejects, found,
+                  root=root, looked_for=LOOKED_FOR)

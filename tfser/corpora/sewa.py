@@ -74,8 +74,8 @@ import pandas as pd
 
 from tfser.corpora import textio
 from tfser.annotations import schema
-from tfser.annotations import validation
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.options import TABLE_DIR, Option
+from tfser.corpora.base import LoadResult, Reject, finish
 from tfser.audio.audio_io import AudioError, probe
 
 CORPUS = "sewa"
@@ -83,6 +83,18 @@ PARTITIONS = {"Train": "train", "Devel": "dev", "Test": "test"}
 LANGUAGES = {"DE": "de", "HU": "hu", "CN": "zh"}
 LABEL_DIR = "labels"
 AUDIO_DIR = "audio"
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (
+    Option("cache_dir", "text", None, "Where the .npy trace arrays are written (default: "
+           "<table_dir>/traces/sewa, else a cache beside the package)."),
+    TABLE_DIR,
+    Option("feature_sets", "text_list", None,
+           "Feature folders to load (default: every one; [] loads labels only)."),
+    Option("speaker_per_recording", "flag", False,
+           "Set speaker_id to sewa:<id> (one subject per recording, an assumption)."),
+)
+LOOKED_FOR = (f"recordings <Partition>_<Culture>_<NN> in {LABEL_DIR}/, {AUDIO_DIR}/ and the "
+              "feature folders")
 DEFAULT_LABELS = ("arousal", "valence", "liking")
 # Sorted: meta.json is written with sorted keys (see tfser.annotations.io).
 DIMENSIONS = {name: [-1.0, 1.0] for name in sorted(DEFAULT_LABELS)}
@@ -407,7 +419,4 @@ def load(root: str, *, cache_dir: Optional[str] = None, table_dir: Optional[str]
                     f"features {list(feature_sets)}; arrays in {os.path.abspath(cache_dir)}.")
     table = schema.build_table(meta, utterances, (), traces,
                                root=os.path.abspath(table_dir) if table_dir else None)
-    validation.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=len(recordings))
-    result.check_counts()
-    return result
+    return finish(table, rejects, len(recordings), root=root, looked_for=LOOKED_FOR)

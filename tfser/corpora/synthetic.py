@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 
 from tfser import annotations
-from tfser.corpora.base import LoadResult, Reject
+from tfser.corpora.base import LoadResult, Reject, finish
+from tfser.corpora.options import REQUIRE_AUDIO
 
 CORPUS = "synthetic"
+# The keyword options of load(), read by tfser.corpora.load_corpus to check user input.
+OPTIONS = (REQUIRE_AUDIO.with_default(True, "Reject utterances whose WAV file is missing."),)
+LOOKED_FOR = "a table written by tfser-synth (meta.json, utterances.parquet)"
 
 
-def load(root: str, check_audio: bool = True, **options) -> LoadResult:
+def load(root: str, require_audio: bool = True, **options) -> LoadResult:
     """Loads the synthetic corpus generated into ``root``.
 
     Args:
       root: Directory given as ``--out`` to ``tfser-synth``.
-      check_audio: Reject utterances whose WAV file is missing.
-      **options: None are supported; any is an error.
+      require_audio: Reject utterances whose WAV file is missing.
+      **options: Only ``check_audio``, the deprecated name of ``require_audio``; any
+        other is an error.
 
     Returns:
       The table (validated), the rejects and ``items_found`` = utterances in the
@@ -33,9 +39,13 @@ def load(root: str, check_audio: bool = True, **options) -> LoadResult:
       FileNotFoundError: ``root`` holds no table.
       ValueError: The table is not a synthetic corpus.
     """
+    if "check_audio" in options:
+        warnings.warn("synthetic.load(check_audio=...) is renamed require_audio; the old "
+                      "name goes away in the next release", DeprecationWarning, stacklevel=2)
+        require_audio = options.pop("check_audio")
     if options:
         raise TypeError(f"synthetic loader got unknown options {sorted(options)}; "
-                        "supported: check_audio")
+                        "supported: require_audio")
     if not os.path.isdir(root):
         raise FileNotFoundError(f"synthetic corpus directory not found: {root} "
                                 "(generate one with `tfser-synth --out DIR`)")
@@ -51,7 +61,7 @@ def load(root: str, check_audio: bool = True, **options) -> LoadResult:
             root=table.root)
     found = len(table.utterances)
     rejects = []
-    if check_audio:
+    if require_audio:
         keep = []
         for row in table.utterances.itertuples(index=False):
             path = table.resolve_audio(row.audio_path)
@@ -68,7 +78,4 @@ def load(root: str, check_audio: bool = True, **options) -> LoadResult:
                 ratings=table.ratings[table.ratings["utt_id"].isin(ids)].reset_index(drop=True),
                 traces=table.traces[table.traces["utt_id"].isin(ids)].reset_index(drop=True),
                 root=table.root)
-            annotations.validate(table)
-    result = LoadResult(table=table, rejects=rejects, items_found=found)
-    result.check_counts()
-    return result
+    return finish(table, rejects, found, root=root, looked_for=LOOKED_FOR)

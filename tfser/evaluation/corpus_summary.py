@@ -7,7 +7,12 @@ agreement (Fleiss' kappa, Krippendorff's alpha), human performance by
 leave-one-rater-out (paper 000), the share of utterances with no plurality winner,
 label-view examples and the speaker-independent protocols. :func:`write_outputs`
 writes it to ``corpus_summary.json`` / ``corpus_summary.md`` with the plot
-``human_confusion.png``. :mod:`pipelines.demo` runs it before training.
+``human_confusion.png``; :func:`corpus_stage` does all three steps, as ``tfser-demo``
+runs it before training.
+
+It writes a report with a plot (:mod:`tfser.evaluation.plots`), so it stands on the
+evaluation floor; the figures it reports come from :mod:`tfser.labels` (agreement,
+human performance) and :mod:`tfser.annotations.splits`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any, Dict, Tuple
 
 import numpy as np
 import pandas as pd
@@ -26,6 +32,7 @@ from tfser.annotations import splits
 from tfser.labels import agreement
 from tfser.labels import human
 from tfser.evaluation import plots
+from tfser.fileio import atomic
 
 # The label views of paper 000 (primary + secondary), 001 (soft a=0.75, existence)
 # and 003 (dimensional), over the 8 primary classes; "other" is excluded.
@@ -57,8 +64,7 @@ def prepare_corpus(out_dir: str, seed: int, size: str, regenerate: bool):
     started = time.perf_counter()
     synthetic.generate(corpus_dir, seed=seed, size=size, progress=True)
     seconds = time.perf_counter() - started
-    with open(stamp, "w", encoding="utf-8") as handle:
-        json.dump(wanted, handle)
+    atomic.write_text(stamp, json.dumps(wanted))
     return annotations.load_table(corpus_dir), seconds
 
 
@@ -261,9 +267,26 @@ def write_outputs(summary: dict, out_dir: str, command: str) -> dict:
                     if k not in ("speaker_class", "human_confusion")}
     serialisable["speaker_class"] = summary["speaker_class"].to_dict(orient="index")
     serialisable["command"] = command
-    with open(paths["json"], "w", encoding="utf-8") as handle:
-        json.dump(serialisable, handle, indent=2, default=str)
-    markdown = render_markdown(summary, command)
-    with open(paths["markdown"], "w", encoding="utf-8") as handle:
-        handle.write(markdown)
+    atomic.write_text(paths["json"], json.dumps(serialisable, indent=2, default=str))
+    atomic.write_text(paths["markdown"], render_markdown(summary, command))
     return paths
+
+
+def corpus_stage(out_dir: str, seed: int, size: str, regenerate: bool,
+                 command: str) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """Stage 1 of the demo: generates (or reuses) the corpus, summarises and writes it.
+
+    Args:
+      out_dir: The demo folder (the corpus goes to ``<out_dir>/corpus``).
+      seed: Seed of the synthetic corpus.
+      size: Its size name (``small``, ...).
+      regenerate: Rebuild the corpus even when one with the same seed and size exists.
+      command: The command line that reproduces the demo (written into the reports).
+
+    Returns:
+      ``(summary, paths)``: the figures of :func:`summarise` and the files of
+      :func:`write_outputs`.
+    """
+    table, seconds = prepare_corpus(out_dir, seed, size, regenerate)
+    summary = summarise(table, seconds)
+    return summary, write_outputs(summary, out_dir, command)
