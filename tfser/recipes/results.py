@@ -76,7 +76,8 @@ def row_result(outcome: Mapping[str, Any]) -> Dict[str, Any]:
            "metrics": scores, "n": int(scores.get("num_samples", 0)),
            "per_fold": _per_fold(metrics, head), "eval_dir": outcome["eval_dir"],
            "runs": len(outcome["sweep"]["points"]) if "sweep" in outcome else 1,
-           "seconds": outcome["seconds"]}
+           "seconds": outcome["seconds"], "data_dir": outcome["data_dir"],
+           "overrides": list(outcome["overrides"])}
     if "sweep" in outcome:
         row["sweep"] = {k: v for k, v in outcome["sweep"].items() if k != "points"}
         row["sweep"]["points"] = [{"value": p["value"], "dev": p["dev"]}
@@ -324,11 +325,13 @@ def to_markdown(results: Mapping[str, Any]) -> str:
                   "", f"| {sweep['name']} | dev {sweep['metric']} |", "|---|---|"]
         lines += [f"| {p['value']:g} | {_cell(p['dev'], False)} |" for p in sweep["points"]]
         lines.append("")
-    lines += ["### Runs and cost", "", "| row | head | runs | seconds | evaluation |",
-              "|---|---|---|---|---|"]
+    lines += ["### Runs and cost", "",
+              "| row | experiment | head | runs | seconds | overrides | evaluation |",
+              "|---|---|---|---|---|---|---|"]
     for row in results["rows"]:
-        lines.append(f"| {row['name']} | {row['head']} | {row['runs']} | {row['seconds']:.1f} "
-                     f"| {row['eval_dir']} |")
+        overrides = ", ".join(f"`{o}`" for o in row["overrides"]) or "-"
+        lines.append(f"| {row['name']} | {row['experiment']} | {row['head']} | {row['runs']} | "
+                     f"{row['seconds']:.1f} | {overrides} | {row['eval_dir']} |")
     if results.get("human"):
         lines += ["", f"Human row: {results['human']['note']} ({results['human']['n']} "
                       "comparisons)."]

@@ -153,13 +153,18 @@ def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
 
 
 def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
-            smoke_overrides: Sequence[str]) -> Dict[str, Any]:
-    """One row: its runs, its test evaluation and, for a sweep, the dev curve."""
+            extra_overrides: Sequence[str]) -> Dict[str, Any]:
+    """One row: its runs, its test evaluation and, for a sweep, the dev curve.
+
+    ``extra_overrides`` come after the row's own (the recipe's smoke or synthetic-corpus
+    overrides).
+    """
     row_dir = os.path.join(runs_dir, row.name)
-    overrides = list(row.overrides) + (list(smoke_overrides) if smoke else [])
+    overrides = list(row.overrides) + list(extra_overrides)
     started = time.perf_counter()
     outcome: Dict[str, Any] = {"name": row.name, "experiment": row.experiment,
-                               "head": row.head, "run_dir": row_dir}
+                               "head": row.head, "run_dir": row_dir, "data_dir": data_dir,
+                               "overrides": overrides}
     if row.sweep is not None:
         sweep = row.sweep
         values = sweep.values if not smoke else (sweep.values[0], sweep.values[-1])
@@ -243,9 +248,6 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
             raise UserError(f"recipe {spec.name} has no row(s) {unknown}; rows: "
                             f"{[row.name for row in spec.rows]}")
         selected = [row for row in spec.rows if row.name in rows]
-    if table is not None and not spec.featurize_table:
-        raise UserError(f"recipe {spec.name} names no featurize config for a real table; "
-                        "add featurize.table to the recipe")
     command = command_line(recipe, out_dir, table, smoke, seed)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -255,22 +257,33 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         table_dir = stages.run("corpus", "the embedded synthetic corpus",
                                lambda: synthetic_table(out_dir, seed,
                                                        SMOKE_SIZE if smoke else "default"))
-        config_path = spec.featurize_synthetic
     else:
         table_dir = stages.run("corpus", f"annotated table {table}", lambda: table)
-        config_path = spec.featurize_table
-    config_path = _repo_path(config_path)
-    data_dir = stages.run("featurize", os.path.basename(config_path),
-                          lambda: featurize(config_path, table_dir,
-                                            os.path.join(out_dir, "features"), overwrite,
-                                            workers))
+    kind = "synthetic" if table is None else "table"
+    configs = {_repo_path(c) for c in [_config_of(spec.featurize_synthetic,
+                                                   spec.featurize_table, kind, spec.name)]
+               + [_config_of(r.featurize.get("synthetic"), r.featurize.get("table"), kind,
+                             spec.name) for r in selected if r.featurize]}
+    data_dirs = stages.run("featurize", ", ".join(sorted(os.path.basename(c) for c in configs)),
+                           lambda: {c: featurize(c, table_dir,
+                                                 os.path.join(out_dir, "features"),
+                                                 overwrite, workers)
+                                    for c in sorted(configs)})
+    main_config = _repo_path(_config_of(spec.featurize_synthetic, spec.featurize_table, kind,
+                                        spec.name))
+    data_dir = data_dirs[main_config]
     check_views(data_dir, spec)
+    extra = list(spec.smoke_overrides if smoke else ()) + \
+        list(spec.synthetic_overrides if table is None else ())
     outcomes: List[Dict[str, Any]] = []
     for row in selected:
+        row_data = data_dirs[_repo_path(_config_of(
+            row.featurize.get("synthetic"), row.featurize.get("table"), kind, spec.name))] \
+            if row.featurize else data_dir
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
-                                   lambda row=row: run_row(row, os.path.join(out_dir, "runs"),
-                                                           data_dir, smoke,
-                                                           spec.smoke_overrides)))
+                                   lambda row=row, row_data=row_data: run_row(
+                                       row, os.path.join(out_dir, "runs"), row_data, smoke,
+                                       extra)))
     results = stages.run("results", "tables, figures and significance", lambda: (
         results_lib.write_results(spec, outcomes, out_dir, command=command,
                                   table_dir=table_dir, data_dir=data_dir,
@@ -278,6 +291,16 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
                                   seconds=round(time.perf_counter() - started, 1))))
     print(f"\nresults: {os.path.join(out_dir, results_lib.RESULTS_MD)}")
     return results
+
+
+def _config_of(synthetic: Optional[str], table: Optional[str], kind: str,
+               recipe: str) -> str:
+    """The featurize config for the synthetic corpus or for a real table."""
+    path = synthetic if kind == "synthetic" else table
+    if not path:
+        raise UserError(f"recipe {recipe} names no featurize config for a real table; "
+                        "add featurize.table to the recipe (and to rows with their own)")
+    return path
 
 
 def _repo_path(path: str) -> str:

@@ -46,7 +46,8 @@ ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", 
 SWEEP_KEYS = ("name", "values", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
-            "rows", "published", "human", "notes", "smoke_overrides", "tables")
+            "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
+            "tables")
 TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
 
@@ -66,6 +67,15 @@ def _check_keys(data: Any, allowed, where: str) -> Mapping[str, Any]:
     if unknown:
         _fail(where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
     return data
+
+
+def _featurize(data: Any, where: str) -> Dict[str, str]:
+    _check_keys(data, ("synthetic", "table"), where)
+    if not isinstance(data.get("synthetic"), str):
+        _fail(f"{where}.synthetic", "must name the synthetic corpus's featurize config")
+    if data.get("table") is not None and not isinstance(data.get("table"), str):
+        _fail(f"{where}.table", "must name a featurize config for real tables")
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def _strings(value: Any, where: str) -> Tuple[str, ...]:
@@ -137,6 +147,8 @@ class RowSpec:
       sweep: A swept value, or None.
       head: The head the row is scored on.
       description: Free text for the report.
+      featurize: The row's own featurize configs (``{"synthetic": ..., "table": ...}``),
+        e.g. another split of the same corpus; empty: the recipe's.
     """
 
     name: str
@@ -146,6 +158,7 @@ class RowSpec:
     sweep: Optional[SweepSpec] = None
     head: str = "emotion"
     description: str = ""
+    featurize: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, where: str, default_head: str) -> "RowSpec":
@@ -159,7 +172,9 @@ class RowSpec:
             _fail(f"{where}.name", f"must be a relative name like a/b, got {name!r}")
         head = str(data.get("head", default_head))
         sweep = data.get("sweep")
-        return cls(name=name, experiment=experiment,
+        featurize = _featurize(data.get("featurize"), f"{where}.featurize") \
+            if data.get("featurize") is not None else {}
+        return cls(name=name, experiment=experiment, featurize=featurize,
                    config_files=_strings(data.get("config_files"), f"{where}.config_files"),
                    overrides=_strings(data.get("overrides"), f"{where}.overrides"),
                    sweep=None if sweep is None else SweepSpec.from_dict(
@@ -257,6 +272,9 @@ class RecipeSpec:
       human: Add the leave-one-rater-out human row where the corpus has several raters.
       notes: Free text for the report (what the paper did that the recipe does not).
       smoke_overrides: Overrides every row gets under ``--smoke`` (e.g. fewer epochs).
+      synthetic_overrides: Overrides every row gets on the synthetic corpus (e.g. a
+        narrower network so that the recipe fits its time budget on 2 cores); the
+        report lists them.
       tables: The paper's tables, in order.
       path: The file it was read from.
     """
@@ -272,6 +290,7 @@ class RecipeSpec:
     human: bool = False
     notes: str = ""
     smoke_overrides: Tuple[str, ...] = ()
+    synthetic_overrides: Tuple[str, ...] = ()
     tables: Tuple[TableSpec, ...] = ()
     path: str = ""
 
@@ -288,11 +307,7 @@ class RecipeSpec:
         name = data.get("name")
         if not isinstance(name, (str, int)) or not str(name):
             _fail(f"{where}: name", f"must be a non-empty string, got {name!r}")
-        featurize = _check_keys(data.get("featurize") or {}, ("synthetic", "table"),
-                                f"{where}: featurize")
-        if not isinstance(featurize.get("synthetic"), str):
-            _fail(f"{where}: featurize.synthetic", "must name the synthetic corpus's "
-                                                   "featurize config")
+        featurize = _featurize(data.get("featurize") or {}, f"{where}: featurize")
         head = str(data.get("head", "emotion"))
         raw_rows = data.get("rows")
         if not isinstance(raw_rows, (list, tuple)) or not raw_rows:
@@ -318,6 +333,8 @@ class RecipeSpec:
                    human=bool(data.get("human", False)), notes=str(data.get("notes", "")),
                    smoke_overrides=_strings(data.get("smoke_overrides"),
                                             f"{where}: smoke_overrides"),
+                   synthetic_overrides=_strings(data.get("synthetic_overrides"),
+                                                f"{where}: synthetic_overrides"),
                    tables=tuple(TableSpec.from_dict(t, f"{where}: tables.{i}", names)
                                 for i, t in enumerate(data.get("tables") or ())),
                    path=os.path.abspath(path))
