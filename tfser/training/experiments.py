@@ -73,6 +73,33 @@ EXPERIMENTS: Dict[str, Dict[str, Any]] = {
     },
 }
 
+# Paper 004: VGG-M on 4 s spectrograms, SGD with momentum, weight decay as the paper's
+# L2 term (see tfser.training.config.OptimizerConfig.weight_decay_mode), the rate x 0.1
+# every 20 epochs, 60 epochs without early stopping, batch 64.
+_VGGM_004 = {"type": "vggm", "params": {}}
+_OPTIMIZER_004 = {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
+                  "schedule": {"type": "step_decay", "every_epochs": 20, "factor": 0.1}}
+_TRAINING_004 = {"optimizer": _OPTIMIZER_004, "batch_size": 64, "epochs": 60,
+                 "early_stopping": {"monitor": "val_loss", "patience": 0}}
+
+
+def _experiment_004(name: str, description: str, heads) -> Dict[str, Any]:
+    return {"name": name, "description": description + "; data from "
+            "configs/featurize/synthetic_004.yaml.", "features": ["spec_004"],
+            "model": {"name": name, "trunk": _VGGM_004, "heads": heads}, **_TRAINING_004}
+
+
+EXPERIMENTS.update({
+    "004_stl": _experiment_004("004_stl", "Paper 004's single-task model: VGG-M, emotion only",
+                               [{"name": "emotion"}]),
+    "004_mtl": _experiment_004("004_mtl", "Paper 004's multitask model: VGG-M, emotion + "
+                               "speaker identity, unweighted loss sum",
+                               [{"name": "emotion"}, {"name": "speaker"}]),
+    "004_speaker": _experiment_004("004_speaker", "Paper 004's single-task speaker "
+                                   "identification: VGG-M, speaker only",
+                                   [{"name": "speaker"}]),
+})
+
 # Trunk params that make each registered architecture tiny for --smoke.
 SMOKE_TRUNK_PARAMS: Dict[str, Dict[str, Any]] = {
     "dnn": {"units": [8]},
