@@ -410,3 +410,38 @@ def build_loss(head: HeadConfig) -> keras.losses.Loss:
     except TypeError as error:
         raise ValueError(f"head '{head.name}': bad loss_params {dict(head.loss_params)} "
                          f"for {name!r}: {error}") from error
+
+
+class UncertaintyWeightedLoss(keras.losses.Loss):
+    """``exp(-s) * L + s`` of a head's loss ``L`` and its learned ``s``
+    (:class:`~tfser.models.layers.UncertaintyWeights`).
+
+    The ``+ s`` term enters once per step: under a multi-replica strategy each replica
+    adds its share ``s / replicas``, as the inner loss returns its share of the global
+    batch's loss.
+
+    Args:
+      inner: The head's own loss (reduced to a scalar).
+      weights: The model's :class:`~tfser.models.layers.UncertaintyWeights` layer.
+      head: The head name.
+    """
+
+    def __init__(self, inner: keras.losses.Loss, weights, head: str):
+        super().__init__(name=f"uncertainty_{getattr(inner, 'name', head)}")
+        self.inner = inner
+        self.weights = weights
+        self.head = head
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        loss = self.inner(y_true, y_pred, sample_weight=sample_weight)
+        log_variance = ops.cast(self.weights.log_variances[self.head], loss.dtype)
+        replica = replica_context()
+        share = 1.0 if replica is None else 1.0 / replica.num_replicas_in_sync
+        return ops.exp(-log_variance) * loss + share * log_variance
+
+    def call(self, y_true, y_pred):
+        raise TypeError("UncertaintyWeightedLoss is called as a whole (its + s term is "
+                        "added once per batch), not per element")
+
+    def get_config(self):
+        return {"name": self.name, "head": self.head}
