@@ -13,7 +13,9 @@ import tensorflow as tf
 from tfser import annotations
 from tfser import data
 from tfser import export
+from tfser.export import predict as predict_lib
 from tfser.audio import audio_io
+from tfser.evaluation.columns import HeadLayout
 from tfser.features import registry
 from tfser.training import load_params
 
@@ -137,3 +139,24 @@ def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
     assert "in = written + rejected: 2 = 1 + 1" in predict_out
     assert "corrupt.wav: unreadable_audio" in predict_out
     assert len(pd.read_csv(out)) == 1
+
+
+@pytest.mark.parametrize("head_type, kind, output", [
+    ("categorical", "hard", np.array([0.2, 0.8])),
+    ("multilabel", "secondary", np.array([0.7, 0.4])),
+    ("existence", "existence", np.array([0.1, 0.9])),
+    ("regression", "dimensional", np.array([0.3, -0.1])),
+    ("per_rater", "per_rater", np.array([[0.6, 0.4], [0.1, 0.9]])),
+])
+def test_served_columns_carry_the_evaluation_names(head_type, kind, output):
+    entry = {"type": head_type, "raters": ["r1", "r2"]}
+    served = predict_lib.prediction_columns("h", output, entry, ["a", "b"])
+    layout = HeadLayout("h", kind, ("a", "b"), raters=("r1", "r2"))
+    outputs = layout.output_columns()
+    assert [c for c in served if c in outputs] == outputs
+    np.testing.assert_allclose([served[c] for c in outputs], output.reshape(-1))
+    # The rest are decisions, named as the evaluation names them.
+    decisions = [c for c in served if c not in outputs]
+    assert decisions == ([layout.pred_column(r) for r in layout.raters]
+                         if kind == "per_rater" else [] if kind == "dimensional"
+                         else [layout.pred_column()])

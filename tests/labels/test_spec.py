@@ -2,6 +2,8 @@
 
 import pytest
 
+from tfser.config.checks import ConfigError
+from tfser.config.errors import UserError
 from tfser.labels import LabelSpec, ViewSpec
 
 BASE = {"views": [{"name": "emotion", "kind": "hard"}]}
@@ -97,3 +99,10 @@ def test_view_spec_is_frozen_and_direct_construction_checks():
         view.name = "other"
     with pytest.raises(ValueError, match="unknown kind"):
         ViewSpec(name="e", kind="multi")
+
+
+def test_spec_errors_are_config_errors_naming_the_view_and_parameter():
+    with pytest.raises(ConfigError) as error:
+        LabelSpec.from_dict({"views": [{"name": "x", "kind": "hard", "params": {"seed": -1}}]})
+    assert str(error.value) == "view 'x' (hard): seed: must be an integer >= 0, got -1"
+    assert isinstance(error.value, UserError)
