@@ -8,6 +8,7 @@ import pytest
 from tfser import beam as tfser_beam
 from tfser.beam import config as config_lib
 from tfser.config import overrides as overrides_lib
+from tfser.config.errors import UserError
 
 from tests.beam.helpers import CONFIG_DIR, config_path
 
@@ -107,10 +108,14 @@ def test_invalid_continuous_configs(change, message):
 def test_load_config_names_the_file_in_errors(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("feature_sets: [egemaps_functionals]\nlabels: {views: []}\n")
-    with pytest.raises(ValueError, match="bad.yaml"):
+    # Config errors are user errors: binaries print them as one line.
+    with pytest.raises(UserError, match="bad.yaml"):
         tfser_beam.load_config(str(path))
-    with pytest.raises(ValueError, match="is not key=value"):
+    with pytest.raises(UserError, match="is not key=value"):
         tfser_beam.load_config(config_path("synthetic_000.yaml"), ["num_shards"])
+    path.write_text("- a list\n")
+    with pytest.raises(UserError, match="must be a YAML mapping"):
+        tfser_beam.load_config(str(path))
 
 
 def test_bad_split_fails_when_planning(synth_table):
@@ -118,3 +123,9 @@ def test_bad_split_fails_when_planning(synth_table):
                                     ["split={protocol: random}"])
     with pytest.raises(ValueError, match="utterance-random split"):
         tfser_beam.make_plan(config, synth_table)
+
+
+def test_exponent_numbers_without_a_dot_are_numbers():
+    # YAML 1.1 reads 5e-2 as a string; the shared number check reads it as a number.
+    config = tfser_beam.load_config(config_path("synthetic_000.yaml"), ["min_duration_s=5e-2"])
+    assert config.min_duration_s == 0.05

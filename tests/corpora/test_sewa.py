@@ -148,3 +148,11 @@ def test_read_stream_reports_file_and_line(tmp_path):
 def test_empty_root_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="no labels/ folder"):
         sewa.load(str(tmp_path), cache_dir=str(tmp_path / "cache"))
+
+
+def test_converted_arrays_are_written_atomically_under_their_own_name(tmp_path):
+    # np.save given a name appends ".npy"; the atomic temporary file must not get one.
+    path = str(tmp_path / "cache" / "x.npy")
+    sewa._save_npy(path, np.arange(3))  # pylint: disable=protected-access
+    assert os.listdir(tmp_path / "cache") == ["x.npy"]
+    np.testing.assert_array_equal(np.load(path), np.arange(3))

@@ -13,6 +13,7 @@ from tfser.evaluation import columns
 from tfser.evaluation import predictions
 from tfser.evaluation import report
 from tfser.evaluation.columns import HeadLayout
+from tfser.models.config import HEAD_TYPE_BY_KIND
 
 
 def _fold_runs(model_dir):
@@ -161,3 +162,13 @@ def test_layout_errors_name_the_head():
         layout.to_columns(np.zeros((2, 3)), np.zeros(2), np.ones(2))
     with pytest.raises(ValueError, match="lacks columns of head 'emotion'"):
         layout.from_frame(pd.DataFrame({"utt_id": ["u"]}))
+
+
+def test_every_model_label_kind_has_a_table_family():
+    # One kind -> head-type map (models); the table family follows the head type.
+    assert set(columns.FAMILY_BY_KIND) == set(HEAD_TYPE_BY_KIND)
+    for kind, head_type in HEAD_TYPE_BY_KIND.items():
+        expected = "soft" if kind == "soft" else columns.FAMILY_BY_HEAD_TYPE[head_type]
+        assert columns.FAMILY_BY_KIND[kind] == expected
+        layout = HeadLayout("h", kind, ("a", "b"), raters=("r1",))
+        assert layout.family == expected

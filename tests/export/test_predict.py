@@ -13,7 +13,9 @@ import tensorflow as tf
 from tfser import annotations
 from tfser import data
 from tfser import export
+from tfser.export import predict as predict_lib
 from tfser.audio import audio_io
+from tfser.evaluation.columns import HeadLayout
 from tfser.features import registry
 from tfser.training import load_params
 
@@ -81,7 +83,9 @@ def test_predict_files_with_opensmile_features_matches_keras(runs, exports, wav_
     assert result.signature == "serving_default"
     table = pd.read_parquet(out)
     classes = export.read_classes(exports["000_mtl"])
-    assert "secondary/pred" in table and f"secondary/p/{classes['secondary'][0]}" in table
+    # Multi-label scores carry the evaluation table's name (h/score/<class>), not h/p.
+    assert "secondary/pred" in table and f"secondary/score/{classes['secondary'][0]}" in table
+    assert f"secondary/p/{classes['secondary'][0]}" not in table
     # Reference: the registry's eGeMAPS, normalised with the fold's statistics, through
     # the Keras checkpoint.
     config = load_params(runs["000_mtl"])
@@ -92,8 +96,9 @@ def test_predict_files_with_opensmile_features_matches_keras(runs, exports, wav_
     normalised = (raw - np.asarray(mean)) / np.maximum(np.asarray(std), 1e-3)
     reference = keras_outputs(runs["000_mtl"],
                               {"egemaps_functionals": normalised.astype(np.float32)})
+    score = {"emotion": "p", "secondary": "score"}
     for head, names in classes.items():
-        served = table[[f"{head}/p/{name}" for name in names]].to_numpy()
+        served = table[[f"{head}/{score[head]}/{name}" for name in names]].to_numpy()
         np.testing.assert_allclose(served, reference[head], atol=1e-4, err_msg=head)
 
 
@@ -134,3 +139,24 @@ def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
     assert "in = written + rejected: 2 = 1 + 1" in predict_out
     assert "corrupt.wav: unreadable_audio" in predict_out
     assert len(pd.read_csv(out)) == 1
+
+
+@pytest.mark.parametrize("head_type, kind, output", [
+    ("categorical", "hard", np.array([0.2, 0.8])),
+    ("multilabel", "secondary", np.array([0.7, 0.4])),
+    ("existence", "existence", np.array([0.1, 0.9])),
+    ("regression", "dimensional", np.array([0.3, -0.1])),
+    ("per_rater", "per_rater", np.array([[0.6, 0.4], [0.1, 0.9]])),
+])
+def test_served_columns_carry_the_evaluation_names(head_type, kind, output):
+    entry = {"type": head_type, "raters": ["r1", "r2"]}
+    served = predict_lib.prediction_columns("h", output, entry, ["a", "b"])
+    layout = HeadLayout("h", kind, ("a", "b"), raters=("r1", "r2"))
+    outputs = layout.output_columns()
+    assert [c for c in served if c in outputs] == outputs
+    np.testing.assert_allclose([served[c] for c in outputs], output.reshape(-1))
+    # The rest are decisions, named as the evaluation names them.
+    decisions = [c for c in served if c not in outputs]
+    assert decisions == ([layout.pred_column(r) for r in layout.raters]
+                         if kind == "per_rater" else [] if kind == "dimensional"
+                         else [layout.pred_column()])

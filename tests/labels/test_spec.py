@@ -2,6 +2,8 @@
 
 import pytest
 
+from tfser.config.checks import ConfigError
+from tfser.config.errors import UserError
 from tfser.labels import LabelSpec, ViewSpec
 
 BASE = {"views": [{"name": "emotion", "kind": "hard"}]}
@@ -57,12 +59,12 @@ def test_round_trip_through_plain_dict():
     ({"views": [{"name": "x", "kind": "hard", "params": {"a": 0.75}}]},
      r"view 'x' \(hard\): unknown params \['a'\]"),
     ({"views": [{"name": "x", "kind": "hard", "params": {"tie_policy": "coin"}}]},
-     "tie_policy must be one of"),
+     "tie_policy: must be one of"),
     ({"views": [{"name": "x", "kind": "hard", "params": {"priority": ["sad"]}}]},
      "only used with tie_policy 'priority'"),
-    ({"views": [{"name": "x", "kind": "hard", "params": {"seed": 1.5}}]}, "seed must be"),
+    ({"views": [{"name": "x", "kind": "hard", "params": {"seed": 1.5}}]}, "seed: must be"),
     ({"views": [{"name": "x", "kind": "hard", "params": {"min_votes": 0}}]}, "min_votes"),
-    ({"views": [{"name": "x", "kind": "soft", "params": {"a": -1}}]}, "a must be"),
+    ({"views": [{"name": "x", "kind": "soft", "params": {"a": -1}}]}, "a: must be"),
     ({"views": [{"name": "x", "kind": "existence", "params": {"threshold": True}}]},
      "threshold"),
     ({"views": [{"name": "x", "kind": "secondary",
@@ -97,3 +99,10 @@ def test_view_spec_is_frozen_and_direct_construction_checks():
         view.name = "other"
     with pytest.raises(ValueError, match="unknown kind"):
         ViewSpec(name="e", kind="multi")
+
+
+def test_spec_errors_are_config_errors_naming_the_view_and_parameter():
+    with pytest.raises(ConfigError) as error:
+        LabelSpec.from_dict({"views": [{"name": "x", "kind": "hard", "params": {"seed": -1}}]})
+    assert str(error.value) == "view 'x' (hard): seed: must be an integer >= 0, got -1"
+    assert isinstance(error.value, UserError)

@@ -6,7 +6,8 @@ import keras
 
 from tfser.features import example_codec as codec
 from tfser.models import build_model
-from tfser.models.config import HeadConfig
+from tfser.config.checks import ConfigError
+from tfser.models.config import FeatureInput, HeadConfig, TrunkConfig
 from tfser.models.heads import HEADS, build_heads
 from tests.models.builders import features_for, model_config
 
@@ -101,10 +102,23 @@ def test_head_config_from_label_spec():
     ({"name": "h", "units": 0, "kind": "hard"}, "positive units"),
     ({"name": "h", "units": 2, "kind": "hard", "classes": ["a"]}, "class names"),
     ({"name": "h", "units": 2, "kind": "hard", "loss_weight": -1}, "negative loss"),
+    ({"name": "h", "units": 2, "kind": "hard", "hiden": [8]},
+     r"head 'h': unknown keys \['hiden'\]; allowed: \['classes'"),
 ])
 def test_bad_head_configs_raise(bad, match):
-    with pytest.raises(ValueError, match=match):
+    # Config errors are user errors (one line from a binary), and still ValueErrors.
+    with pytest.raises(ConfigError, match=match):
         HeadConfig.from_dict(bad)
+
+
+def test_unknown_keys_of_trunks_features_and_stored_heads_are_named():
+    with pytest.raises(ConfigError, match=r"trunk: unknown keys \['layers'\]"):
+        TrunkConfig.from_dict({"type": "dnn", "layers": 2})
+    with pytest.raises(ConfigError, match=r"feature 'f': unknown keys \['size'\]"):
+        FeatureInput.from_dict({"name": "f", "size": 3})
+    spec = codec.LabelFieldSpec("emotion", "hard", (), ("a", "b", "c"))
+    with pytest.raises(ConfigError, match=r"head 'emotion': unknown keys \['dropuot'\]"):
+        HeadConfig.from_label_spec(spec, dropuot=0.5)
 
 
 def test_per_rater_head_needs_rater_count():

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from tfser import training
+from tfser.config.errors import UserError
 from tfser.training import config as config_lib
 
 EXPERIMENT_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..",
@@ -128,3 +129,12 @@ def test_step_decay_schedule():
         {"type": "step_decay", "every_epochs": 2, "factor": 0.5})
     assert [schedule.learning_rate(1.0, e) for e in range(5)] == [1, 1, 0.5, 0.5, 0.25]
     assert config_lib.ScheduleConfig().learning_rate(0.1, 9) == 0.1
+
+
+def test_config_errors_are_user_errors():
+    # Binaries print a UserError as one line; every config mistake must be one.
+    for call in (lambda: training.resolve_config("000_mtl", overrides=["epochs=0"]),
+                 lambda: training.resolve_config("nope"),
+                 lambda: training.resolve_config("000_mtl", overrides=["epochs"])):
+        with pytest.raises(UserError):
+            call()

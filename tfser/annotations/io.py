@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from tfser.annotations import schema
 from tfser.annotations import validation
+from tfser.fileio import atomic
 
 META_FILE = "meta.json"
 UTTERANCES_FILE = "utterances.parquet"
@@ -36,9 +37,8 @@ def _write_parquet(frame: pd.DataFrame, path: str) -> None:
     metadata = dict(arrow.schema.metadata or {})
     metadata[_VERSION_KEY] = str(schema.SCHEMA_VERSION).encode()
     arrow = arrow.replace_schema_metadata(metadata)
-    tmp = path + ".tmp"
-    pq.write_table(arrow, tmp)
-    os.replace(tmp, path)
+    with atomic.atomic_path(path) as tmp:
+        pq.write_table(arrow, tmp)
 
 
 def _read_parquet(path: str) -> pd.DataFrame:
@@ -81,14 +81,11 @@ def save_table(table: schema.AnnotationTable, directory: str, validate: bool = T
     metadata = {_VERSION_KEY: str(schema.SCHEMA_VERSION).encode()}
     arrow_ratings = arrow_ratings.replace_schema_metadata(
         {**(arrow_ratings.schema.metadata or {}), **metadata})
-    tmp = os.path.join(directory, RATINGS_FILE + ".tmp")
-    pq.write_table(arrow_ratings, tmp)
-    os.replace(tmp, os.path.join(directory, RATINGS_FILE))
+    with atomic.atomic_path(os.path.join(directory, RATINGS_FILE)) as tmp:
+        pq.write_table(arrow_ratings, tmp)
     _write_parquet(table.traces, os.path.join(directory, TRACES_FILE))
-    with open(os.path.join(directory, META_FILE), "w", encoding="utf-8") as handle:
-        # Key order is meaningful (the order of categories and dimensions), so keep it.
-        json.dump(table.meta.to_dict(), handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+    # Key order is meaningful (the order of categories and dimensions), so keep it.
+    atomic.write_json(os.path.join(directory, META_FILE), table.meta.to_dict(), indent=2)
     return directory
 
 

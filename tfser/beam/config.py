@@ -27,11 +27,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import numbers
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import yaml
 
+from tfser.config import checks
 from tfser.config import overrides as overrides_lib
 from tfser.beam import work
 from tfser.beam import label_fields
@@ -42,42 +42,7 @@ NORMALISATIONS = ("global", "per_speaker", "none")
 DEFAULT_NORMALISATION = "global"
 
 
-def _fail(where: str, message: str):
-    raise ValueError(f"featurize config: {where}: {message}")
-
-
-def _check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    if not isinstance(data, Mapping):
-        _fail(where, f"must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        _fail(where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
-
-
-def _names(value: Any, where: str, allow_empty: bool = False) -> Tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        _fail(where, f"must be a list of names, got {value!r}")
-    if any(not isinstance(v, str) or not v for v in value):
-        _fail(where, f"must hold non-empty names, got {value!r}")
-    if len(set(value)) != len(value):
-        _fail(where, f"lists a name twice: {value!r}")
-    if not value and not allow_empty:
-        _fail(where, "must not be empty")
-    return tuple(value)
-
-
-def _number(value: Any, where: str, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value \
-            or value < minimum or (strict and value == minimum) or value == float("inf"):
-        relation = ">" if strict else ">="
-        _fail(where, f"must be a finite number {relation} {minimum}, got {value!r}")
-    return float(value)
-
-
-def _integer(value: Any, where: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        _fail(where, f"must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+_check = checks.Checks("featurize config")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,14 +54,14 @@ class SplitConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SplitConfig":
-        _check_keys(data, ("protocol", "params"), "split")
+        _check.keys(data, ("protocol", "params"), "split")
         protocol = data.get("protocol", cls.protocol)
         if not isinstance(protocol, str) or not protocol:
-            _fail("split.protocol", f"must be a protocol name, got {protocol!r}")
+            _check.fail("split.protocol", f"must be a protocol name, got {protocol!r}")
         params = data.get("params") or {}
         if not isinstance(params, Mapping):
-            _fail("split.params", f"must be a mapping of the protocol's arguments, got "
-                                  f"{params!r}")
+            _check.fail("split.params", f"must be a mapping of the protocol's arguments, "
+                                        f"got {params!r}")
         # The protocol's own function checks the parameter names when the split is built.
         return cls(protocol=protocol, params=dict(params))
 
@@ -123,17 +88,16 @@ class TraceConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TraceConfig":
-        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "traces")
+        _check.fields(data, cls, "traces")
         merged = {**dataclasses.asdict(cls()), **data}
-        head, rater = merged["head"], merged["rater"]
-        for key, value in (("head", head), ("rater", rater)):
-            if not isinstance(value, str) or not value:
-                _fail(f"traces.{key}", f"must be a non-empty string, got {value!r}")
-        return cls(head=head, attributes=_names(merged["attributes"], "traces.attributes"),
-                   rater=rater,
-                   rate_hz=_number(merged["rate_hz"], "traces.rate_hz", strict=True),
-                   label_shift_s=_number(merged["label_shift_s"], "traces.label_shift_s"),
-                   features=_names(merged["features"], "traces.features", allow_empty=True))
+        return cls(head=_check.string(merged["head"], "traces.head"),
+                   attributes=_check.names(merged["attributes"], "traces.attributes"),
+                   rater=_check.string(merged["rater"], "traces.rater"),
+                   rate_hz=_check.number(merged["rate_hz"], "traces.rate_hz", strict=True),
+                   label_shift_s=_check.number(merged["label_shift_s"],
+                                               "traces.label_shift_s"),
+                   features=_check.names(merged["features"], "traces.features",
+                                         allow_empty=True))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,42 +143,41 @@ class FeaturizeConfig:
         Raises:
           ValueError: Unknown keys, unknown feature sets or bad values.
         """
-        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "top level")
+        _check.fields(data, cls, "top level")
         if "feature_sets" not in data:
-            _fail("feature_sets", "missing (list the feature sets to extract)")
-        feature_sets = _names(data["feature_sets"], "feature_sets")
+            _check.fail("feature_sets", "missing (list the feature sets to extract)")
+        feature_sets = _check.names(data["feature_sets"], "feature_sets")
         for name in feature_sets:
             try:
                 registry.get(name)
             except ValueError as error:
-                _fail("feature_sets", str(error))
-        continuous = data.get("continuous", False)
-        if not isinstance(continuous, bool):
-            _fail("continuous", f"must be true or false, got {continuous!r}")
+                _check.fail("feature_sets", str(error))
+        continuous = _check.boolean(data.get("continuous", False), "continuous")
         if "traces" in data and not continuous:
-            _fail("traces", "is only used with continuous: true")
+            _check.fail("traces", "is only used with continuous: true")
         traces = TraceConfig.from_dict(data.get("traces") or {})
         labels = data.get("labels")
         if labels is None and not continuous:
-            _fail("labels", "missing (a label spec with at least one view)")
+            _check.fail("labels", "missing (a label spec with at least one view)")
         if labels is not None and not isinstance(labels, LabelSpec):
             try:
                 labels = LabelSpec.from_dict(labels)
             except ValueError as error:
-                _fail("labels", str(error))
-        speed = tuple(_number(f, "speed_perturb", strict=True)
+                _check.fail("labels", str(error))
+        speed = tuple(_check.number(f, "speed_perturb", strict=True)
                       for f in _list(data.get("speed_perturb", []), "speed_perturb"))
         if 1.0 in speed or len(set(speed)) != len(speed):
-            _fail("speed_perturb", f"factors must be distinct and differ from 1, got {speed}")
+            _check.fail("speed_perturb",
+                        f"factors must be distinct and differ from 1, got {speed}")
         config = cls(
             feature_sets=feature_sets, labels=labels,
             split=SplitConfig.from_dict(data.get("split") or {}),
             normalisation=_normalisation(data.get("normalisation", DEFAULT_NORMALISATION),
                                          feature_sets + (traces.features if continuous else ())),
             speed_perturb=speed,
-            sample_rate=_integer(data.get("sample_rate", 16000), "sample_rate", 1),
-            min_duration_s=_number(data.get("min_duration_s", 0.0), "min_duration_s"),
-            num_shards=_integer(data.get("num_shards", 1), "num_shards", 1),
+            sample_rate=_check.integer(data.get("sample_rate", 16000), "sample_rate", 1),
+            min_duration_s=_check.number(data.get("min_duration_s", 0.0), "min_duration_s"),
+            num_shards=_check.integer(data.get("num_shards", 1), "num_shards", 1),
             continuous=continuous, traces=traces,
             name=str(data.get("name", "")), description=str(data.get("description", "")))
         _check_continuous(config)
@@ -261,21 +224,18 @@ def _list(value: Any, where: str) -> List[Any]:
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
-        _fail(where, f"must be a list, got {value!r}")
+        _check.fail(where, f"must be a list, got {value!r}")
     return list(value)
 
 
 def _normalisation(value: Any, features: Tuple[str, ...]) -> Dict[str, str]:
     if isinstance(value, str):
         value = {name: value for name in features}
-    _check_keys(value, features, "normalisation")
+    _check.keys(value, features, "normalisation")
     out = {}
     for name in features:
-        method = value.get(name, DEFAULT_NORMALISATION)
-        if method not in NORMALISATIONS:
-            _fail(f"normalisation.{name}", f"must be one of {list(NORMALISATIONS)}, got "
-                                           f"{method!r}")
-        out[name] = method
+        out[name] = _check.choice(value.get(name, DEFAULT_NORMALISATION),
+                                  f"normalisation.{name}", NORMALISATIONS)
     return out
 
 
@@ -283,20 +243,22 @@ def _check_continuous(config: FeaturizeConfig) -> None:
     if not config.continuous:
         return
     if config.speed_perturb:
-        _fail("speed_perturb", "cannot be combined with continuous: true (the traces would "
-                               "no longer line up with the audio)")
+        _check.fail("speed_perturb", "cannot be combined with continuous: true (the traces "
+                                     "would no longer line up with the audio)")
     taken = set(config.feature_sets) | set(registry.names())
     clash = sorted(set(config.traces.features) & taken)
     if clash:
-        _fail("traces.features", f"{clash} clash with registered feature-set names")
+        _check.fail("traces.features", f"{clash} clash with registered feature-set names")
     if config.labels is not None and config.traces.head in {v.name for v in config.labels.views}:
-        _fail("traces.head", f"'{config.traces.head}' is also the name of a label view")
+        _check.fail("traces.head",
+                    f"'{config.traces.head}' is also the name of a label view")
     for name in config.feature_sets:
         spec = registry.feature_spec(name)
         if spec.sequence and spec.frame_rate_hz != config.traces.rate_hz:
-            _fail("feature_sets", f"continuous examples pair frame-level features with "
-                                  f"{config.traces.rate_hz:g} Hz traces, but '{name}' runs at "
-                                  f"{spec.frame_rate_hz:g} Hz (use e.g. windowed_egemaps_003)")
+            _check.fail("feature_sets",
+                        f"continuous examples pair frame-level features with "
+                        f"{config.traces.rate_hz:g} Hz traces, but '{name}' runs at "
+                        f"{spec.frame_rate_hz:g} Hz (use e.g. windowed_egemaps_003)")
 
 
 # ------------------------------------------------------------------ YAML
@@ -307,7 +269,7 @@ def read_yaml(path: str) -> Dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: a featurize config must be a YAML mapping")
+        raise checks.ConfigError(f"{path}: a featurize config must be a YAML mapping")
     return dict(data)
 
 
@@ -325,4 +287,4 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (),
     try:
         return FeaturizeConfig.from_dict(data)
     except ValueError as error:
-        raise ValueError(f"{path or '<config>'}: {error}") from None
+        raise checks.ConfigError(f"{path or '<config>'}: {error}") from None

@@ -15,6 +15,8 @@ from typing import Any, Dict, Iterable, List, Mapping
 
 import yaml
 
+from tfser.config import checks
+
 
 def split_overrides(text: str) -> List[str]:
     """Splits ``"a=1,b=[x,y]"`` at the commas outside brackets and quotes."""
@@ -44,18 +46,18 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> Dict[s
     integer path parts index into lists.
 
     Raises:
-      ValueError: An item without ``=``, or a path through a missing list index or a
-        non-container.
+      ConfigError: (a ``ValueError``) An item without ``=``, or a path through a missing
+        list index or a non-container.
     """
     data = json.loads(json.dumps(dict(data)))  # deep copy of plain data
     for item in overrides:
         for override in split_overrides(item):
             if "=" not in override:
-                raise ValueError(f"override {override!r} is not key=value")
+                raise checks.ConfigError(f"override {override!r} is not key=value")
             path, text = override.split("=", 1)
             keys = [k for k in path.strip().split(".") if k]
             if not keys:
-                raise ValueError(f"override {override!r} has an empty key")
+                raise checks.ConfigError(f"override {override!r} has an empty key")
             node: Any = data
             for key in keys[:-1]:
                 node = _child(node, key, override, create=True)
@@ -68,10 +70,11 @@ def _child(node: Any, key: str, override: str, create: bool) -> Any:
         index = _index(node, key, override)
         return node[index]
     if not isinstance(node, dict):
-        raise ValueError(f"override {override!r}: '{key}' is inside a {type(node).__name__}")
+        raise checks.ConfigError(f"override {override!r}: '{key}' is inside a "
+                                 f"{type(node).__name__}")
     if key not in node or node[key] is None:
         if not create:
-            raise ValueError(f"override {override!r}: no key '{key}'")
+            raise checks.ConfigError(f"override {override!r}: no key '{key}'")
         node[key] = {}
     return node[key]
 
@@ -82,11 +85,12 @@ def _set(node: Any, key: str, value: Any, override: str) -> None:
     elif isinstance(node, dict):
         node[key] = value
     else:
-        raise ValueError(f"override {override!r}: '{key}' is inside a {type(node).__name__}")
+        raise checks.ConfigError(f"override {override!r}: '{key}' is inside a "
+                                 f"{type(node).__name__}")
 
 
 def _index(node: list, key: str, override: str) -> int:
     if not key.lstrip("-").isdigit() or not -len(node) <= int(key) < len(node):
-        raise ValueError(f"override {override!r}: '{key}' is not an index of a list of "
-                         f"{len(node)}")
+        raise checks.ConfigError(f"override {override!r}: '{key}' is not an index of a "
+                                 f"list of {len(node)}")
     return int(key)

@@ -66,7 +66,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -77,6 +76,7 @@ from tfser.annotations import schema
 from tfser.corpora.options import TABLE_DIR, Option
 from tfser.corpora.base import LoadResult, Reject, finish
 from tfser.audio.audio_io import AudioError, probe
+from tfser.fileio import atomic
 
 CORPUS = "sewa"
 PARTITIONS = {"Train": "train", "Devel": "dev", "Test": "test"}
@@ -121,14 +121,9 @@ def default_cache_dir(root: str) -> str:
 
 def _save_npy(path: str, array: np.ndarray) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp.npy")
-    os.close(handle)
-    try:
-        np.save(tmp, array)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    # A file object, not a name: np.save would append ".npy" to the temporary name.
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array)
 
 
 # ----------------------------------------------------------------------------- parsing

@@ -43,21 +43,51 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from tfser.models.config import HEAD_TYPE_BY_KIND
+
 META_COLUMNS = ("utt_id", "speaker_id", "fold", "part")
-FAMILY_BY_KIND = {
-    "hard": "categorical",
+# The table family of each head type. Soft views train the categorical head, but their
+# targets are distributions, so they get a family of their own.
+FAMILY_BY_HEAD_TYPE = {
+    "categorical": "categorical",
     "speaker": "categorical",
-    "soft": "soft",
-    "secondary": "multilabel",
+    "multilabel": "multilabel",
     "existence": "multilabel",
-    "dimensional": "regression",
+    "regression": "regression",
     "per_rater": "per_rater",
 }
+# Derived from the models' kind -> head type map, the one place a label kind is typed.
+FAMILY_BY_KIND = {kind: "soft" if kind == "soft" else FAMILY_BY_HEAD_TYPE[head_type]
+                  for kind, head_type in HEAD_TYPE_BY_KIND.items()}
 FAMILIES = ("categorical", "soft", "multilabel", "regression", "per_rater", "sequence")
 
 
 def _join(*parts: str) -> str:
     return "/".join(parts)
+
+
+def pred_column(head: str, rater: Optional[str] = None) -> str:
+    """The decision column of ``head``: ``h/pred`` or ``h/pred/<rater>``."""
+    return _join(head, "pred") if rater is None else _join(head, "pred", rater)
+
+
+def output_columns(head: str, family: str, classes: Sequence[str],
+                   raters: Sequence[str] = ()) -> List[str]:
+    """The columns holding a head's raw outputs, in array order (flattened).
+
+    Args:
+      head: Head name.
+      family: Its family (:data:`FAMILIES`).
+      classes: Names along the last axis: classes, or attributes (regression).
+      raters: Rater ids along the rater axis (per-rater heads only).
+    """
+    if family in ("categorical", "soft"):
+        return [_join(head, "p", c) for c in classes]
+    if family == "multilabel":
+        return [_join(head, "score", c) for c in classes]
+    if family in ("regression", "sequence"):
+        return [_join(head, "value", a) for a in classes]
+    return [_join(head, "p", r, c) for r in raters for c in classes]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +163,7 @@ class HeadLayout:
 
     def pred_column(self, rater: Optional[str] = None) -> str:
         """The decision column: ``h/pred`` or ``h/pred/<rater>``."""
-        return _join(self.head, "pred") if rater is None else _join(self.head, "pred", rater)
+        return pred_column(self.head, rater)
 
     def target_column(self, *names: str) -> str:
         """``h/target``, ``h/target/<class or attribute>`` or ``h/target/<r>/<c>``."""
@@ -141,14 +171,7 @@ class HeadLayout:
 
     def output_columns(self) -> List[str]:
         """The columns holding the raw outputs, in array order (flattened)."""
-        family = self.family
-        if family in ("categorical", "soft"):
-            return [_join(self.head, "p", c) for c in self.classes]
-        if family == "multilabel":
-            return [_join(self.head, "score", c) for c in self.classes]
-        if family in ("regression", "sequence"):
-            return [_join(self.head, "value", a) for a in self.classes]
-        return [_join(self.head, "p", r, c) for r in self.raters for c in self.classes]
+        return output_columns(self.head, self.family, self.classes, self.raters)
 
     def target_columns(self) -> List[str]:
         """The target columns, in array order (flattened)."""

@@ -26,6 +26,7 @@ import pandas as pd
 from tfser.evaluation import plots
 from tfser.evaluation.columns import HeadLayout, csv_ready
 from tfser.evaluation.metrics import class_report, lookup, summary_columns
+from tfser.fileio import atomic
 
 PREDICTIONS_PARQUET = "predictions.parquet"
 PREDICTIONS_CSV = "predictions.csv"
@@ -49,21 +50,15 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _atomic_write(path: str, text: str) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
-
-
 def write_predictions(frame: pd.DataFrame, out_dir: str) -> Dict[str, str]:
     """Writes ``predictions.parquet`` and ``predictions.csv``; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     parquet = os.path.join(out_dir, PREDICTIONS_PARQUET)
     csv = os.path.join(out_dir, PREDICTIONS_CSV)
-    frame.to_parquet(parquet + ".tmp", index=False)
-    os.replace(parquet + ".tmp", parquet)
-    csv_ready(frame).to_csv(csv + ".tmp", index=False)
-    os.replace(csv + ".tmp", csv)
+    with atomic.atomic_path(parquet) as tmp:
+        frame.to_parquet(tmp, index=False)
+    with atomic.atomic_path(csv) as tmp:
+        csv_ready(frame).to_csv(tmp, index=False)
     return {"parquet": parquet, "csv": csv}
 
 
@@ -76,7 +71,7 @@ def write_metrics(metrics: Mapping[str, Any], out_dir: str) -> str:
     """Writes ``metrics.json`` (strict JSON: undefined values are null)."""
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, METRICS_FILE)
-    _atomic_write(path, json.dumps(json_safe(metrics), indent=1, allow_nan=False) + "\n")
+    atomic.write_text(path, json.dumps(json_safe(metrics), indent=1, allow_nan=False) + "\n")
     return path
 
 
@@ -232,6 +227,6 @@ def write_outputs(out_dir: str, frame: pd.DataFrame, metrics: Mapping[str, Any],
         for item in items:
             paths[f"{head}/{item['file']}"] = os.path.join(out_dir, item["file"])
     report = os.path.join(out_dir, REPORT_FILE)
-    _atomic_write(report, render_report(metrics, layouts, figures) + "\n")
+    atomic.write_text(report, render_report(metrics, layouts, figures) + "\n")
     paths["report"] = report
     return paths

@@ -18,11 +18,14 @@ head type                  columns
 =========================  =====================================================
 categorical, speaker       ``<head>/pred`` (class name), ``<head>/p/<class>``
 multilabel, existence      ``<head>/pred`` (classes scoring >= 0.5, ``;``-joined),
-                           ``<head>/p/<class>``
+                           ``<head>/score/<class>``
 regression                 ``<head>/value/<attribute>`` (frame-level heads: mean
                            over frames)
 per_rater                  ``<head>/pred/<rater>``, ``<head>/p/<rater>/<class>``
 =========================  =====================================================
+
+The names are those of the evaluation's predictions table
+(:mod:`tfser.evaluation.columns`), so one reader serves both.
 
 Files that cannot be used (missing, unreadable, empty, too short or too long, failing
 feature extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
@@ -42,10 +45,12 @@ import pandas as pd
 import tensorflow as tf
 
 from tfser.corpora.base import iter_wav_files
+from tfser.evaluation import columns as columns_lib
 from tfser.evaluation import metrics
 from tfser.export import contract
 from tfser.audio import audio_io
 from tfser.features import registry
+from tfser.fileio import atomic
 
 _LOG = logging.getLogger("tfser.export")
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -248,27 +253,26 @@ def prediction_columns(head: str, output: np.ndarray, entry: Mapping[str, Any],
       entry: The head's ``outputs`` entry of features.json (``type``, ``raters``...).
       names: Its class / attribute names from classes.json.
     """
-    head_type = entry["type"]
+    family = columns_lib.FAMILY_BY_HEAD_TYPE[entry["type"]]
     columns: Dict[str, Any] = {}
-    if head_type == "regression":
+    if family == "regression":
         values = output.mean(axis=0) if output.ndim == 2 else output
-        for name, value in zip(names, values):
-            columns[f"{head}/value/{name}"] = float(value)
+        columns.update(zip(columns_lib.output_columns(head, family, names),
+                           map(float, values)))
         return columns
-    if head_type == "per_rater":
+    if family == "per_rater":
         raters = entry.get("raters") or [f"rater_{i}" for i in range(output.shape[0])]
         for rater, row in zip(raters, output):
-            columns[f"{head}/pred/{rater}"] = names[int(np.argmax(row))]
-            for name, value in zip(names, row):
-                columns[f"{head}/p/{rater}/{name}"] = float(value)
+            columns[columns_lib.pred_column(head, rater)] = names[int(np.argmax(row))]
+            columns.update(zip(columns_lib.output_columns(head, family, names, [rater]),
+                               map(float, row)))
         return columns
-    if head_type in ("multilabel", "existence"):
-        columns[f"{head}/pred"] = ";".join(
+    if family == "multilabel":
+        columns[columns_lib.pred_column(head)] = ";".join(
             name for name, value in zip(names, output) if value > MULTILABEL_THRESHOLD)
     else:
-        columns[f"{head}/pred"] = names[int(np.argmax(output))]
-    for name, value in zip(names, output):
-        columns[f"{head}/p/{name}"] = float(value)
+        columns[columns_lib.pred_column(head)] = names[int(np.argmax(output))]
+    columns.update(zip(columns_lib.output_columns(head, family, names), map(float, output)))
     return columns
 
 
@@ -276,12 +280,11 @@ def _write_table(rows: List[Dict[str, Any]], columns: List[str], out_path: str) 
     frame = pd.DataFrame(rows, columns=columns)
     parent = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(parent, exist_ok=True)
-    tmp = out_path + ".tmp"
-    if output_format(out_path) == "csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False)
-    os.replace(tmp, out_path)
+    with atomic.atomic_path(out_path) as tmp:
+        if output_format(out_path) == "csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
 
 
 def _expected_columns(contract_data, classes) -> List[str]:
@@ -399,7 +402,8 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
                            f"written and {len(ordered_rejects)} rejected")
     _write_table(ordered_rows, _expected_columns(contract_data, classes), out_path)
     rejects_path = rejects_path_for(out_path)
-    pd.DataFrame(ordered_rejects, columns=REJECT_COLUMNS).to_csv(rejects_path, index=False)
+    with atomic.atomic_path(rejects_path) as tmp:
+        pd.DataFrame(ordered_rejects, columns=REJECT_COLUMNS).to_csv(tmp, index=False)
     result = PredictResult(out_path=out_path, rejects_path=rejects_path, inputs=len(files),
                            written=len(ordered_rows), rejects=ordered_rejects,
                            signature=predictor.signature_name, audio_s=audio_s,

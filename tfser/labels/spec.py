@@ -12,20 +12,21 @@ A spec comes from YAML as a plain dict, for example::
       - {name: speaker, kind: speaker}
 
 Every view kind has a fixed set of parameters with defaults (:data:`KIND_PARAMS`);
-unknown keys, kinds and bad values raise ValueError naming the view. The vote
-selection parameters (``rater_types``, ``condition``, ``use_secondary_as_votes``) are
-set once on the spec and may be overridden per view; a view that does not name one
-inherits the spec's value.
+unknown keys, kinds and bad values raise a ``ConfigError`` (a ``ValueError``) naming the
+view. The vote selection parameters (``rater_types``, ``condition``,
+``use_secondary_as_votes``) are set once on the spec and may be overridden per view; a
+view that does not name one inherits the spec's value.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import numbers
+import functools
 from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
 from tfser.annotations import schema
+from tfser.config import checks
 from tfser.labels import dimensional
 from tfser.labels import hard
 from tfser.labels import mapping as mapping_lib
@@ -35,71 +36,40 @@ KINDS = ("hard", "soft", "secondary", "existence", "per_rater", "dimensional", "
 VOTE_PARAMS = ("rater_types", "condition", "use_secondary_as_votes")
 
 
-# --- parameter checkers: each returns the normalised value or raises ValueError(message)
+# No config name in front: a featurize config puts "featurize config: labels: " before these.
+_check = checks.Checks()
+
+
+# --- parameter checkers: each is ``check(value, where)`` and returns the normalised value
 
 def _choice(*options) -> Callable:
-    def check(value):
-        if value not in options:
-            raise ValueError(f"must be one of {list(options)}, got {value!r}")
-        return value
-    return check
+    return functools.partial(_check.choice, options=options)
 
 
 def _integer(minimum: int, optional: bool = False) -> Callable:
-    def check(value):
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                or value < minimum:
-            raise ValueError(f"must be an integer >= {minimum}"
-                             f"{' or null' if optional else ''}, got {value!r}")
-        return int(value)
-    return check
-
-
-def _non_negative(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 \
-            or value == float("inf"):
-        raise ValueError(f"must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _boolean(value):
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
-    return value
+    return functools.partial(_check.integer, minimum=minimum, optional=optional)
 
 
 def _names(optional: bool = True, allow_single: bool = False) -> Callable:
-    def check(value):
-        if value is None and optional:
-            return None
-        if isinstance(value, str):
-            if allow_single:
-                return value
-            raise ValueError(f"must be a list of names, got the string {value!r}")
-        if not isinstance(value, (list, tuple)) or \
-                any(not isinstance(v, str) or not v for v in value):
-            raise ValueError(f"must be a list of non-empty names, got {value!r}")
-        dup = sorted(n for n, c in collections.Counter(value).items() if c > 1)
-        if dup:
-            raise ValueError(f"lists {dup} more than once")
-        return tuple(value)
-    return check
+    return functools.partial(_check.names, allow_empty=True, optional=optional,
+                             allow_single=allow_single)
 
 
-def _rater_types(value):
-    value = _names()(value)
+def _rater_types(value, where):
+    value = _names()(value, where)
     if value is not None:
         unknown = sorted(set(value) - set(schema.RATER_TYPES))
         if unknown:
-            raise ValueError(f"has unknown rater types {unknown}; known: "
-                             f"{list(schema.RATER_TYPES)}")
+            _check.fail(where, f"has unknown rater types {unknown}; known: "
+                               f"{list(schema.RATER_TYPES)}")
     return value
 
 
-def _range(value):
-    return dimensional.check_range(value, "target_range")
+def _range(value, where):
+    try:
+        return dimensional.check_range(value, "target_range")
+    except ValueError as error:
+        _check.fail(where, str(error))
 
 
 _CONSENSUS = {
@@ -114,10 +84,10 @@ _CONSENSUS = {
 # kind -> {param: (default, checker)}
 KIND_PARAMS = {
     "hard": dict(_CONSENSUS),
-    "soft": {"a": (0.0, _non_negative)},
+    "soft": {"a": (0.0, _check.number)},
     "existence": {"threshold": (1, _integer(1))},
     # The consensus parameters choose the primary class that rule 4 always includes.
-    "secondary": {**_CONSENSUS, "normalize": (False, _boolean)},
+    "secondary": {**_CONSENSUS, "normalize": (False, _check.boolean)},
     "per_rater": {"raters": (None, _names()), "min_ratings": (1, _integer(1))},
     "dimensional": {"attributes": (None, _names()),
                     "reducer": ("mean", _choice(*dimensional.REDUCERS)),
@@ -128,7 +98,7 @@ KIND_PARAMS = {
 _VOTE_CHECKS = {
     "rater_types": _rater_types,
     "condition": _names(allow_single=True),
-    "use_secondary_as_votes": _boolean,
+    "use_secondary_as_votes": _check.boolean,
 }
 # Which vote-selection parameters a view kind may override.
 KIND_VOTE_PARAMS = {
@@ -159,59 +129,48 @@ class ViewSpec:
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"view name must be a non-empty string, got {self.name!r}")
+            _check.fail("view name", f"must be a non-empty string, got {self.name!r}")
         if self.kind not in KINDS:
-            raise ValueError(f"view '{self.name}': unknown kind {self.kind!r}; known kinds: "
-                             f"{list(KINDS)}")
+            _check.fail(f"view '{self.name}'", f"unknown kind {self.kind!r}; known kinds: "
+                                               f"{list(KINDS)}")
         given = self.params if self.params is not None else {}
         if not isinstance(given, Mapping):
-            raise ValueError(f"view '{self.name}': params must be a mapping, got "
-                             f"{type(given).__name__}")
+            _check.fail(f"view '{self.name}'", f"params must be a mapping, got "
+                                               f"{type(given).__name__}")
+        where = f"view '{self.name}' ({self.kind})"
         allowed = KIND_PARAMS[self.kind]
         overridable = KIND_VOTE_PARAMS[self.kind]
-        unknown = sorted(set(given) - set(allowed) - set(overridable))
-        if unknown:
-            raise ValueError(f"view '{self.name}' ({self.kind}): unknown params {unknown}; "
-                             f"allowed: {sorted(set(allowed) | set(overridable))}")
-        params = {}
-        for key, (default, check) in allowed.items():
-            value = given.get(key, default)
-            params[key] = _checked(check, value, f"view '{self.name}' ({self.kind}): {key}")
+        _check.keys(given, set(allowed) | set(overridable), where, what="params")
+        params = {key: check(given.get(key, default), f"{where}: {key}")
+                  for key, (default, check) in allowed.items()}
         for key in overridable:
             if key in given:
-                params[key] = _checked(_VOTE_CHECKS[key], given[key],
-                                       f"view '{self.name}' ({self.kind}): {key}")
+                params[key] = _VOTE_CHECKS[key](given[key], f"{where}: {key}")
         if "priority" in params and params["priority"] is not None \
                 and params["tie_policy"] != "priority":
-            raise ValueError(f"view '{self.name}' ({self.kind}): priority is only used with "
-                             f"tie_policy 'priority', not '{params['tie_policy']}'")
+            _check.fail(where, f"priority is only used with tie_policy 'priority', not "
+                               f"'{params['tie_policy']}'")
         object.__setattr__(self, "params", params)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ViewSpec":
         """Builds a view from ``{name, kind, params}``."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"a view must be a mapping with name, kind and params, got "
-                             f"{data!r}")
+            _check.fail("views", f"a view must be a mapping with name, kind and params, "
+                                 f"got {data!r}")
+        where = f"view {data.get('name', '?')!r}"
         unknown = sorted(set(data) - {"name", "kind", "params"})
         if unknown:
-            raise ValueError(f"view {data.get('name', '?')!r}: unknown keys {unknown}; a view "
-                             "has 'name', 'kind' and 'params'")
+            _check.fail(where, f"unknown keys {unknown}; a view has 'name', 'kind' and "
+                               "'params'")
         for key in ("name", "kind"):
             if key not in data:
-                raise ValueError(f"view {data.get('name', '?')!r}: missing '{key}'")
+                _check.fail(where, f"missing '{key}'")
         return cls(name=data["name"], kind=data["kind"], params=data.get("params") or {})
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind,
                 "params": {k: _plain(v) for k, v in self.params.items()}}
-
-
-def _checked(check: Callable, value: Any, where: str) -> Any:
-    try:
-        return check(value)
-    except ValueError as error:
-        raise ValueError(f"{where} {error}") from None
 
 
 def _plain(value: Any) -> Any:
@@ -252,40 +211,39 @@ class LabelSpec:
 
     def __post_init__(self):
         if isinstance(self.views, (str, bytes, Mapping)) or not hasattr(self.views, "__iter__"):
-            raise ValueError(f"views must be a list of views, got {self.views!r}")
+            _check.fail("views", f"must be a list of views, got {self.views!r}")
         views = tuple(v if isinstance(v, ViewSpec) else ViewSpec.from_dict(v)
                       for v in self.views)
         if not views:
-            raise ValueError("a label spec needs at least one view")
+            _check.fail("views", "a label spec needs at least one view")
         dup = sorted(n for n, c in collections.Counter(v.name for v in views).items() if c > 1)
         if dup:
-            raise ValueError(f"view names must be unique; repeated: {dup}")
+            _check.fail("views", f"view names must be unique; repeated: {dup}")
         object.__setattr__(self, "views", views)
-        classes = _checked(_names(), self.classes, "classes")
+        classes = _names()(self.classes, "classes")
         if classes is not None and not classes:
-            raise ValueError("classes is an empty list; omit it to use the default classes")
+            _check.fail("classes", "is an empty list; omit it to use the default classes")
         object.__setattr__(self, "classes", classes)
         mapping = self.class_mapping
         # Resolve now so a typo in a policy name fails when the config is read.
-        mapping_lib.get_mapping(mapping)
+        try:
+            mapping_lib.get_mapping(mapping)
+        except ValueError as error:
+            _check.fail("class_mapping", str(error))
         if isinstance(mapping, Mapping):
             object.__setattr__(self, "class_mapping", dict(mapping))
         object.__setattr__(self, "rater_types",
-                           _checked(_rater_types, self.rater_types, "rater_types"))
+                           _rater_types(self.rater_types, "rater_types"))
         object.__setattr__(self, "condition",
-                           _checked(_VOTE_CHECKS["condition"], self.condition, "condition"))
-        _checked(_boolean, self.use_secondary_as_votes, "use_secondary_as_votes")
+                           _VOTE_CHECKS["condition"](self.condition, "condition"))
+        _check.boolean(self.use_secondary_as_votes, "use_secondary_as_votes")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LabelSpec":
         """Builds a spec from a plain dict (e.g. parsed YAML); unknown keys raise."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a label spec must be a mapping, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(_SPEC_KEYS))
-        if unknown:
-            raise ValueError(f"label spec: unknown keys {unknown}; allowed: {list(_SPEC_KEYS)}")
+        _check.keys(data, _SPEC_KEYS, "label spec")
         if "views" not in data:
-            raise ValueError("label spec: missing 'views'")
+            _check.fail("label spec", "missing 'views'")
         return cls(**dict(data))
 
     def to_dict(self) -> dict:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
+from tfser.config import checks
 from tfser.features import example_codec
 from tfser.features import spectrogram
 
@@ -34,6 +35,9 @@ HEAD_TYPE_BY_KIND: Dict[str, str] = {
     "speaker": "speaker",
 }
 HEAD_TYPES = ("categorical", "multilabel", "existence", "per_rater", "regression", "speaker")
+
+# No config name in front: an experiment config reports these with its run directory.
+_check = checks.Checks()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,12 +63,12 @@ class FeatureInput:
 
     def __post_init__(self):
         if not self.name:
-            raise ValueError("a feature input needs a name")
+            _check.fail("feature input", f"needs a name, got {self.name!r}")
         if self.frontend is not None:
             # Raises on an unknown front-end or an unusable rate.
             spectrogram.stft_settings(self.frontend, self.sample_rate)
         elif self.dim is None or int(self.dim) <= 0:
-            raise ValueError(f"feature '{self.name}' needs a positive dim, got {self.dim}")
+            _check.fail(f"feature '{self.name}'", f"needs a positive dim, got {self.dim}")
 
     @property
     def frame_dim(self) -> int:
@@ -85,7 +89,7 @@ class FeatureInput:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FeatureInput":
-        return cls(**dict(data))
+        return cls(**_check.fields(data, cls, f"feature {_name_of(data)}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +112,7 @@ class TrunkConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrunkConfig":
-        data = dict(data)
+        data = dict(_check.fields(data, cls, "trunk"))
         data["features"] = tuple(data.get("features", ()))
         data["params"] = dict(data.get("params") or {})
         return cls(**data)
@@ -153,24 +157,24 @@ class HeadConfig:
 
     def __post_init__(self):
         if not self.name:
-            raise ValueError("a head needs a name")
+            _check.fail("head", f"needs a name, got {self.name!r}")
+        where = f"head '{self.name}'"
         if self.classes and len(self.classes) != int(self.units):
-            raise ValueError(f"head '{self.name}': {len(self.classes)} class names for "
-                             f"{self.units} units")
+            _check.fail(where, f"{len(self.classes)} class names for {self.units} units")
         if self.kind is not None and self.kind not in HEAD_TYPE_BY_KIND:
-            raise ValueError(f"head '{self.name}': unknown label kind {self.kind!r}; "
-                             f"choose from {sorted(HEAD_TYPE_BY_KIND)}")
+            _check.fail(where, f"unknown label kind {self.kind!r}; "
+                               f"choose from {sorted(HEAD_TYPE_BY_KIND)}")
         if self.type is None and self.kind is None:
-            raise ValueError(f"head '{self.name}' needs a kind or a type")
+            _check.fail(where, "needs a kind or a type")
         if self.head_type not in HEAD_TYPES:
-            raise ValueError(f"head '{self.name}': unknown head type {self.head_type!r}; "
-                             f"choose from {list(HEAD_TYPES)}")
+            _check.fail(where, f"unknown head type {self.head_type!r}; "
+                               f"choose from {list(HEAD_TYPES)}")
         if int(self.units) <= 0:
-            raise ValueError(f"head '{self.name}' needs positive units, got {self.units}")
+            _check.fail(where, f"needs positive units, got {self.units}")
         if self.loss_weight < 0:
-            raise ValueError(f"head '{self.name}': negative loss weight {self.loss_weight}")
+            _check.fail(where, f"negative loss weight {self.loss_weight}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"head '{self.name}': dropout must be in [0, 1)")
+            _check.fail(where, f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def head_type(self) -> str:
@@ -179,7 +183,7 @@ class HeadConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "HeadConfig":
-        data = dict(data)
+        data = dict(_check.fields(data, cls, f"head {_name_of(data)}"))
         data["hidden"] = tuple(data.get("hidden", ()))
         data["loss_params"] = dict(data.get("loss_params") or {})
         data["params"] = dict(data.get("params") or {})
@@ -195,7 +199,8 @@ class HeadConfig:
           **overrides: Any other :class:`HeadConfig` field (``hidden``, ``loss``, ...).
         """
         if spec.kind not in HEAD_TYPE_BY_KIND:
-            raise ValueError(f"label '{spec.head}' has unknown kind {spec.kind!r}")
+            _check.fail(f"label '{spec.head}'", f"unknown kind {spec.kind!r}; choose from "
+                                                f"{sorted(HEAD_TYPE_BY_KIND)}")
         units = spec.shape[-1] if spec.shape else len(spec.classes)
         params = dict(overrides.pop("params", {}) or {})
         if spec.kind == "per_rater":
@@ -209,9 +214,9 @@ class HeadConfig:
             # renamed or reordered it would mislabel every report and export.
             if key in overrides and tuple(_as_tuple(overrides[key])) != tuple(
                     _as_tuple(fields[key])):
-                raise ValueError(f"head '{spec.head}': {key} come from the stored label "
-                                 f"view ({fields[key]!r}); the config gives "
-                                 f"{overrides[key]!r}")
+                _check.fail(f"head '{spec.head}'", f"{key} come from the stored label view "
+                                                   f"({fields[key]!r}); the config gives "
+                                                   f"{overrides[key]!r}")
         fields.update(overrides)
         return cls.from_dict(fields)
 
@@ -235,9 +240,9 @@ class ModelConfig:
     def __post_init__(self):
         names = [feature.name for feature in self.features]
         if not names:
-            raise ValueError("a model needs at least one feature input")
+            _check.fail("model", "needs at least one feature input")
         if len(set(names)) != len(names):
-            raise ValueError(f"duplicate feature inputs in {names}")
+            _check.fail("model", f"duplicate feature inputs in {names}")
         check_head_names(self.heads)
 
     @classmethod
@@ -259,12 +264,12 @@ class ModelConfig:
 
 
 def check_head_names(heads: Sequence[HeadConfig]) -> None:
-    """Raises ValueError on an empty head list or duplicate head names."""
+    """Raises a ``ConfigError`` on an empty head list or duplicate head names."""
     names = [head.name for head in heads]
     if not names:
-        raise ValueError("a model needs at least one head")
+        _check.fail("model", "needs at least one head")
     if len(set(names)) != len(names):
-        raise ValueError(f"duplicate head names in {names}")
+        _check.fail("model", f"duplicate head names in {names}")
 
 
 def as_feature_input(value: Union[FeatureInput, example_codec.FeatureSpec, Mapping]
@@ -290,6 +295,11 @@ def as_head_config(value: Union[HeadConfig, Mapping]) -> HeadConfig:
 def as_model_config(value: Union[ModelConfig, Mapping]) -> ModelConfig:
     """Accepts a :class:`ModelConfig` or a dict."""
     return value if isinstance(value, ModelConfig) else ModelConfig.from_dict(value)
+
+
+def _name_of(data: Any) -> str:
+    """How a feature or head given as ``data`` is named in a message."""
+    return repr(data.get("name", "?")) if isinstance(data, Mapping) else "?"
 
 
 def _as_tuple(value):

@@ -5,8 +5,9 @@ Resolved in a fixed order by :func:`resolve_config`: a registered base experimen
 turn, mappings merged key by key) -> ``key.path=value`` overrides (the
 ``--params_override`` flag, parsed by :mod:`tfser.config.overrides`) -> ``data_dir`` /
 ``fold`` given directly -> the ``smoke`` shrink -> validation (unknown keys and bad
-values raise ``ValueError`` naming the key) -> a frozen :class:`ExperimentConfig`,
-saved as ``params.yaml`` in the run directory by :func:`save_params`.
+values raise :class:`~tfser.config.checks.ConfigError`, a ``ValueError``, naming the
+key) -> a frozen :class:`ExperimentConfig`, saved as ``params.yaml`` in the run
+directory by :func:`save_params`.
 
 The ``model`` entry is the :mod:`tfser.models` description without what the data
 already says: features and head sizes come from ``dataset_info.json`` (see
@@ -24,14 +25,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import numbers
 import os
 import types
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 import yaml
 
+from tfser.config import checks
 from tfser.config import overrides as overrides_lib
+from tfser.fileio import atomic
 from tfser.training.experiments import EXPERIMENTS, shrink_for_smoke
 
 PARAMS_FILE = "params.yaml"
@@ -41,36 +43,7 @@ MODEL_KEYS = ("name", "trunk", "heads")
 TRUNK_KEYS = ("type", "features", "params", "name")
 
 
-def _fail(where: str, message: str):
-    raise ValueError(f"experiment config: {where}: {message}")
-
-
-def _check_keys(data: Any, allowed: Iterable[str], where: str) -> None:
-    if not isinstance(data, Mapping):
-        _fail(where, f"must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        _fail(where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
-
-
-def _number(value: Any, where: str, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, str):
-        # YAML 1.1 reads "1e-4" (no dot) as a string; accept what float() reads.
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value \
-            or value < minimum or (strict and value == minimum) or value == float("inf"):
-        _fail(where, f"must be a finite number {'>' if strict else '>='} {minimum}, "
-                     f"got {value!r}")
-    return float(value)
-
-
-def _integer(value: Any, where: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        _fail(where, f"must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+_check = checks.Checks("experiment config")
 
 
 def _freeze(value: Any) -> Any:
@@ -101,15 +74,13 @@ class ScheduleConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ScheduleConfig":
-        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "optimizer.schedule")
+        _check.fields(data, cls, "optimizer.schedule")
         merged = {**dataclasses.asdict(cls()), **data}
-        if merged["type"] not in SCHEDULES:
-            _fail("optimizer.schedule.type", f"must be one of {list(SCHEDULES)}, got "
-                                             f"{merged['type']!r}")
-        return cls(type=merged["type"],
-                   every_epochs=_integer(merged["every_epochs"],
-                                         "optimizer.schedule.every_epochs", 1),
-                   factor=_number(merged["factor"], "optimizer.schedule.factor", strict=True))
+        return cls(type=_check.choice(merged["type"], "optimizer.schedule.type", SCHEDULES),
+                   every_epochs=_check.integer(merged["every_epochs"],
+                                               "optimizer.schedule.every_epochs", 1),
+                   factor=_check.number(merged["factor"], "optimizer.schedule.factor",
+                                        strict=True))
 
     def learning_rate(self, base: float, epoch: int) -> float:
         """The rate of a 0-based ``epoch`` given the base rate."""
@@ -130,16 +101,14 @@ class OptimizerConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "OptimizerConfig":
-        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "optimizer")
-        name = data.get("name", cls.name)
-        if name not in OPTIMIZERS:
-            _fail("optimizer.name", f"must be one of {list(OPTIMIZERS)}, got {name!r}")
-        return cls(name=name,
-                   learning_rate=_number(data.get("learning_rate", cls.learning_rate),
-                                         "optimizer.learning_rate", strict=True),
-                   momentum=_number(data.get("momentum", 0.0), "optimizer.momentum"),
-                   weight_decay=_number(data.get("weight_decay", 0.0),
-                                        "optimizer.weight_decay"),
+        _check.fields(data, cls, "optimizer")
+        return cls(name=_check.choice(data.get("name", cls.name), "optimizer.name",
+                                      OPTIMIZERS),
+                   learning_rate=_check.number(data.get("learning_rate", cls.learning_rate),
+                                               "optimizer.learning_rate", strict=True),
+                   momentum=_check.number(data.get("momentum", 0.0), "optimizer.momentum"),
+                   weight_decay=_check.number(data.get("weight_decay", 0.0),
+                                              "optimizer.weight_decay"),
                    schedule=ScheduleConfig.from_dict(data.get("schedule") or {}))
 
 
@@ -152,12 +121,14 @@ class EarlyStoppingConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "EarlyStoppingConfig":
-        _check_keys(data, ("monitor", "patience"), "early_stopping")
+        _check.keys(data, ("monitor", "patience"), "early_stopping")
         monitor = data.get("monitor", cls.monitor)
         if monitor != "val_loss":
-            _fail("early_stopping.monitor", f"only val_loss is supported, got {monitor!r}")
-        return cls(monitor=monitor, patience=_integer(data.get("patience", cls.patience),
-                                                      "early_stopping.patience", 0))
+            _check.fail("early_stopping.monitor",
+                        f"only val_loss is supported, got {monitor!r}")
+        return cls(monitor=monitor,
+                   patience=_check.integer(data.get("patience", cls.patience),
+                                           "early_stopping.patience", 0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,39 +182,37 @@ class ExperimentConfig:
         Raises:
           ValueError: Unknown keys or bad values (the message names the key).
         """
-        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "top level")
-        name = data.get("name")
-        if not isinstance(name, str) or not name:
-            _fail("name", f"must be a non-empty string, got {name!r}")
+        _check.fields(data, cls, "top level")
+        name = _check.string(data.get("name"), "name")
         fold = data.get("fold", 0)
         if isinstance(fold, bool) or not isinstance(fold, (int, str)) or \
                 (isinstance(fold, int) and fold < 0):
-            _fail("fold", f"must be a fold index >= 0 or a fold name, got {fold!r}")
+            _check.fail("fold", f"must be a fold index >= 0 or a fold name, got {fold!r}")
         features = data.get("features") or []
         if isinstance(features, str) or not isinstance(features, (list, tuple)) or \
                 not all(isinstance(f, str) and f for f in features):
-            _fail("features", f"must be a list of feature-set names, got {features!r}")
+            _check.fail("features",
+                        f"must be a list of feature-set names, got {features!r}")
         model = _check_model(data.get("model"))
         heads = [head["name"] for head in model["heads"]]
         class_weighting = data.get("class_weighting") or {}
-        _check_keys(class_weighting, heads, "class_weighting")
+        _check.keys(class_weighting, heads, "class_weighting")
         for head, value in class_weighting.items():
-            if not isinstance(value, bool):
-                _fail(f"class_weighting.{head}", f"must be true or false, got {value!r}")
+            _check.boolean(value, f"class_weighting.{head}")
         for key in ("smoke", "shuffle"):
-            if not isinstance(data.get(key, False), bool):
-                _fail(key, f"must be true or false, got {data.get(key)!r}")
+            _check.boolean(data.get(key, False), key)
         return cls(
             name=name, description=str(data.get("description", "")),
             data_dir=str(data.get("data_dir") or ""), fold=fold, features=tuple(features),
             model=_freeze(model),
             optimizer=OptimizerConfig.from_dict(data.get("optimizer") or {}),
-            batch_size=_integer(data.get("batch_size", cls.batch_size), "batch_size", 1),
-            epochs=_integer(data.get("epochs", cls.epochs), "epochs", 1),
-            max_steps_per_epoch=_integer(data.get("max_steps_per_epoch", 0),
-                                         "max_steps_per_epoch", 0),
+            batch_size=_check.integer(data.get("batch_size", cls.batch_size), "batch_size",
+                                      1),
+            epochs=_check.integer(data.get("epochs", cls.epochs), "epochs", 1),
+            max_steps_per_epoch=_check.integer(data.get("max_steps_per_epoch", 0),
+                                               "max_steps_per_epoch", 0),
             early_stopping=EarlyStoppingConfig.from_dict(data.get("early_stopping") or {}),
-            seed=_integer(data.get("seed", 0), "seed", 0),
+            seed=_check.integer(data.get("seed", 0), "seed", 0),
             shuffle=data.get("shuffle", True),
             class_weighting=_freeze(dict(class_weighting)), smoke=data.get("smoke", False))
 
@@ -264,25 +233,27 @@ class ExperimentConfig:
 
 
 def _check_model(model: Any) -> Dict[str, Any]:
-    _check_keys(model, MODEL_KEYS, "model")
-    _check_keys(model.get("trunk"), TRUNK_KEYS, "model.trunk")
+    _check.keys(model, MODEL_KEYS, "model")
+    _check.keys(model.get("trunk"), TRUNK_KEYS, "model.trunk")
     trunk_type = model["trunk"].get("type")
     # Imported here: the trunk registry loads Keras, which --help should not need.
     from tfser.models.trunks import TRUNKS  # pylint: disable=import-outside-toplevel
     if trunk_type not in TRUNKS:
-        _fail("model.trunk.type", f"unknown trunk {trunk_type!r}; registered: "
-                                  f"{sorted(TRUNKS)}")
+        _check.fail("model.trunk.type", f"unknown trunk {trunk_type!r}; registered: "
+                                        f"{sorted(TRUNKS)}")
     if not isinstance(model["trunk"].get("params") or {}, Mapping):
-        _fail("model.trunk.params", "must be a mapping of the trunk builder's arguments")
+        _check.fail("model.trunk.params",
+                    "must be a mapping of the trunk builder's arguments")
     heads = model.get("heads")
     if not isinstance(heads, (list, tuple)) or not heads:
-        _fail("model.heads", f"must be a non-empty list of heads, got {heads!r}")
+        _check.fail("model.heads", f"must be a non-empty list of heads, got {heads!r}")
     for index, head in enumerate(heads):
         if not isinstance(head, Mapping) or not isinstance(head.get("name"), str):
-            _fail(f"model.heads.{index}", f"must be a mapping with a name, got {head!r}")
+            _check.fail(f"model.heads.{index}",
+                        f"must be a mapping with a name, got {head!r}")
     names = [head["name"] for head in heads]
     if len(set(names)) != len(names):
-        _fail("model.heads", f"duplicate head names {names}")
+        _check.fail("model.heads", f"duplicate head names {names}")
     return _thaw(model)
 
 
@@ -304,7 +275,7 @@ def read_yaml(path: str) -> Dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: an experiment config must be a YAML mapping")
+        raise checks.ConfigError(f"{path}: an experiment config must be a YAML mapping")
     return dict(data)
 
 
@@ -325,7 +296,7 @@ def resolve_config(experiment: str, config_files: Iterable[str] = (),
       ValueError: Unknown experiment, bad files, overrides, keys or values.
     """
     if experiment not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {experiment!r}; registered: "
+        raise checks.ConfigError(f"unknown experiment {experiment!r}; registered: "
                          f"{sorted(EXPERIMENTS)}")
     data = copy.deepcopy(EXPERIMENTS[experiment])
     where = experiment
@@ -342,16 +313,14 @@ def resolve_config(experiment: str, config_files: Iterable[str] = (),
     try:
         return ExperimentConfig.from_dict(data)
     except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
+        raise checks.ConfigError(f"{where}: {error}") from None
 
 
 def save_params(config: ExperimentConfig, model_dir: str) -> str:
     """Writes ``params.yaml`` into ``model_dir`` (created) and returns its path."""
     os.makedirs(model_dir, exist_ok=True)
     path = os.path.join(model_dir, PARAMS_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(config.to_yaml())
-    os.replace(path + ".tmp", path)
+    atomic.write_text(path, config.to_yaml())
     return path
 
 

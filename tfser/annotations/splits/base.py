@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tfser.annotations import schema
+from tfser.fileio import atomic
 
 PARTS = schema.SPLIT_NAMES  # ("train", "dev", "test")
 _JSON_FORMAT = "tfser.split_protocol"
@@ -149,11 +150,7 @@ class SplitProtocol:
         """Writes the protocol as JSON (atomically) and returns ``path``."""
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(self.to_json())
-            handle.write("\n")
-        os.replace(tmp, path)
+        atomic.write_text(path, self.to_json() + "\n")
         return path
 
     @classmethod
