@@ -37,7 +37,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 
-from tfser.config.errors import UserError
+from tfser.config import checks
 
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "configs", "recipes")
@@ -52,21 +52,17 @@ TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
 
 
-class RecipeError(UserError, ValueError):
-    """A recipe file that cannot be used; the message names the file and the key."""
+# A recipe error is a config error: one line naming the file and the key.
+RecipeError = checks.ConfigError
+_CHECK = checks.Checks("recipe")
 
 
 def _fail(where: str, message: str):
-    raise RecipeError(f"recipe {where}: {message}")
+    _CHECK.fail(where, message)
 
 
 def _check_keys(data: Any, allowed, where: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        _fail(where, f"must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        _fail(where, f"unknown keys {unknown}; allowed: {sorted(allowed)}")
-    return data
+    return _CHECK.keys(data, allowed, where)
 
 
 def _featurize(data: Any, where: str) -> Dict[str, str]:
@@ -79,12 +75,7 @@ def _featurize(data: Any, where: str) -> Dict[str, str]:
 
 
 def _strings(value: Any, where: str) -> Tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or \
-            not all(isinstance(v, str) and v for v in value):
-        _fail(where, f"must be a list of strings, got {value!r}")
-    return tuple(value)
+    return _CHECK.names(value, where, allow_empty=True, optional=True) or ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,7 +355,7 @@ def load_recipe(name_or_path: str) -> RecipeSpec:
         try:
             data = yaml.safe_load(handle)
         except yaml.YAMLError as error:
-            raise RecipeError(f"recipe {path}: not valid YAML ({error})") from None
+            _fail(path, f"not valid YAML ({error})")
     return RecipeSpec.from_dict(data, path)
 
 
