@@ -26,6 +26,7 @@ import difflib
 import errno
 import logging
 import os
+import re
 import sys
 import textwrap
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence
@@ -285,6 +286,8 @@ def _describe(flag) -> str:
         note = f"default: {flag.default_as_str.strip(chr(39))}"
         if isinstance(flag, flags.MultiFlag):
             note = "repeatable; " + note
-    text = f"{spelled}: {flag.help}" + (f" ({note})" if note else "")
+    # absl appends its own "repeat this option" sentence to multi flags: "repeatable" says it.
+    help_text = re.sub(r";\s*repeat this option to specify a list of values$", "", flag.help)
+    text = f"{spelled}: {' '.join(help_text.split())}" + (f" ({note})" if note else "")
     return textwrap.fill(text, width=HELP_WIDTH, initial_indent="  ",
                          subsequent_indent="      ")

@@ -65,7 +65,8 @@ def main(argv) -> None:
     from tfser.evaluation import evaluate  # pylint: disable=import-outside-toplevel
     from tfser.evaluation import report  # pylint: disable=import-outside-toplevel
     # A missing run, checkpoint or featurized directory, or a part the folds lack.
-    with cli.user_input(errors=(FileNotFoundError, ValueError)):
+    with cli.user_input("check --model_dir (a tfser-train run), --data_dir and --part",
+                        errors=(FileNotFoundError, ValueError)):
         metrics = evaluate.evaluate_run(FLAGS.model_dir, FLAGS.out, data_dir=FLAGS.data_dir,
                                         part=FLAGS.part, checkpoint=FLAGS.checkpoint,
                                         batch_size=FLAGS.batch_size)

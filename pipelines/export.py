@@ -64,8 +64,10 @@ def main(argv) -> None:
     # Imported here so that `--help` answers without loading TensorFlow.
     from tfser import export as export_lib  # pylint: disable=import-outside-toplevel
     start = time.time()
-    # An existing --out, or a run without params.yaml / checkpoint / featurized directory.
-    with cli.user_input(errors=(FileExistsError, FileNotFoundError)):
+    # An existing --out (the message says what to do), or a run without params.yaml,
+    # checkpoint or featurized directory.
+    with cli.user_input(errors=(FileExistsError,)), cli.user_input(
+            "check --model_dir (a tfser-train run) and --data_dir", errors=(FileNotFoundError,)):
         path = export_lib.export_saved_model(FLAGS.model_dir, FLAGS.out,
                                              checkpoint=FLAGS.checkpoint,
                                              overwrite=FLAGS.overwrite,

@@ -98,8 +98,9 @@ def main(argv) -> None:
     with cli.user_input("fix --config or --params_override (tfser-featurize --help)"):
         config = tfser_beam.load_config(FLAGS.config, FLAGS.params_override)
     options = list(argv[1:]) + [f"--direct_num_workers={FLAGS.direct_num_workers}"]
-    # An existing --out or a missing --table; their messages say what to do.
-    with cli.user_input(errors=(FileExistsError, FileNotFoundError)):
+    # An existing --out (the message says what to do) or a missing --table.
+    with cli.user_input(errors=(FileExistsError,)), cli.user_input(
+            "pass the --out of tfser-annotate as --table", errors=(FileNotFoundError,)):
         result = tfser_beam.build_pipeline(
             config, FLAGS.table, FLAGS.out, pipeline_options=options,
             overwrite=FLAGS.overwrite, created_by=created_by_command(sys.argv),

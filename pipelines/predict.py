@@ -47,8 +47,8 @@ def main(argv) -> None:
     cli.quiet_logs("tfser.export")
     # Imported here so that `--help` answers without loading TensorFlow.
     from tfser import export as export_lib  # pylint: disable=import-outside-toplevel
-    # A missing export directory; its message names it.
-    with cli.user_input(errors=(FileNotFoundError,)):
+    # A missing export directory.
+    with cli.user_input("pass the --out of tfser-export as --model", errors=(FileNotFoundError,)):
         result = export_lib.predict_files(FLAGS.model, inputs, FLAGS.out,
                                           batch_size=FLAGS.batch_size)
     for line in result.summary_lines():
