@@ -1,9 +1,9 @@
 """tfser-annotate: turns a corpus on disk into the unified multi-annotator table.
 
-Usage::
+Example::
 
-    tfser-annotate --corpus=NAME --root=DIR --out=DIR [--audio_check]
-                   [--option key=value ...]
+    tfser-annotate --corpus=emodb --root=../shared/corpora/emodb-part --out=build/emodb \\
+        --audio_check --option=min_duration_s=0.5
 
 ``NAME`` is one of :data:`tfser.corpora.LOADERS` (emodb, iemocap, msp_podcast, crema_d,
 ravdess, sewa, manifest, synthetic). ``--option`` passes loader options, checked by name
@@ -21,25 +21,20 @@ the corpus cannot be read (unknown or badly typed option, nothing found in ``--r
 
 from __future__ import annotations
 
-from absl import app
 from absl import flags
 
-from tfser.corpora import LOADERS
-from tfser.corpora.options import OptionError, parse_options
-from tfser.labels.annotate import annotate
+from pipelines import cli
+from pipelines import flags as shared
 
 FLAGS = flags.FLAGS
-_DEFINED = False
 
 
 def define_flags() -> None:
-    """Defines the command-line flags (at run time, so pipelines can share ``--out``)."""
-    global _DEFINED
-    if _DEFINED:
-        return
+    """Defines the flags (run time: see :mod:`pipelines.cli`)."""
+    from tfser.corpora import LOADERS  # pylint: disable=import-outside-toplevel
     flags.DEFINE_enum("corpus", None, sorted(LOADERS), "Corpus loader to use.")
     flags.DEFINE_string("root", None, "Folder of the corpus on disk.")
-    flags.DEFINE_string("out", None, "Output folder of the unified table.")
+    shared.define_out("Output folder of the unified table.")
     flags.DEFINE_boolean("audio_check", False,
                          "Open every audio file and report missing, unreadable, silent, "
                          "too short or clipped ones in audio_report.csv.")
@@ -47,23 +42,22 @@ def define_flags() -> None:
                                             "it parses, else text); repeatable.")
     for name in ("corpus", "root", "out"):
         flags.mark_flag_as_required(name)
-    _DEFINED = True
 
 
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
-        options = parse_options(FLAGS.option)
-    except OptionError as error:
-        raise app.UsageError(str(error)) from None
-    return annotate(FLAGS.corpus, FLAGS.root, FLAGS.out, FLAGS.audio_check, options)
+    del argv  # cli.Binary refuses extra arguments
+    from tfser.corpora.options import parse_options  # pylint: disable=import-outside-toplevel
+    from tfser.labels.annotate import annotate  # pylint: disable=import-outside-toplevel
+    return annotate(FLAGS.corpus, FLAGS.root, FLAGS.out, FLAGS.audio_check,
+                    parse_options(FLAGS.option))
+
+
+BINARY = cli.Binary("tfser-annotate", __doc__, define_flags, main)
 
 
 def run() -> None:
     """Console-script entry point (``tfser-annotate``)."""
-    define_flags()
-    app.run(main)
+    BINARY.run()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,8 @@
 """tfser-evaluate: predictions, metrics.json and a Markdown report of a trained run.
 
-Usage::
+Example::
 
-    python -m pipelines.evaluate --model_dir=runs/000_mtl --out=runs/000_mtl/eval \\
-        [--data_dir=build/features/synthetic_000] [--part=test|dev|train] \\
-        [--checkpoint=best|last] [--batch_size=64]
+    tfser-evaluate --model_dir=runs/000_mtl --out=runs/000_mtl/eval --part=test
 
 --model_dir is one run directory (tfser-train) or a cross-validation directory
 (tfser-train --fold=all). Each fold's model (checkpoints/<checkpoint>.keras) predicts
@@ -18,35 +16,28 @@ the pooled figures of every head and the report's path.
 from __future__ import annotations
 
 import os
-import sys
 
-from absl import app
 from absl import flags
 
 from pipelines import cli
+from pipelines import flags as shared
 
 FLAGS = flags.FLAGS
-_DEFINED = False
 
 
 def define_flags() -> None:
-    """Defines the flags (called by :func:`run`, not at import, to avoid clashes)."""
-    global _DEFINED
-    if _DEFINED:
-        return
-    flags.DEFINE_string("model_dir", None, "Run directory (tfser-train --model_dir) or "
-                                           "cross-validation directory (--fold=all).")
-    flags.DEFINE_string("out", None, "Output directory of predictions, metrics and report.")
-    flags.DEFINE_string("data_dir", None, "Featurized directory; default: the data_dir in "
-                                          "each run's params.yaml.")
+    """Defines the flags (run time: see :mod:`pipelines.cli`)."""
+    shared.define_model_dir("Run directory (tfser-train --model_dir) or cross-validation "
+                            "directory (--fold=all).")
+    shared.define_out("Output directory of predictions, metrics and report.")
+    shared.define_data_dir("Featurized directory; default: the data_dir in each run's "
+                           "params.yaml.")
     flags.DEFINE_enum("part", "test", ["test", "dev", "train"],
                       "Part of each fold to evaluate (train: original examples only).")
-    flags.DEFINE_enum("checkpoint", "best", ["best", "last"],
-                      "Checkpoint: lowest development loss (best) or the latest epoch.")
-    flags.DEFINE_integer("batch_size", 64, "Prediction batch size.", lower_bound=1)
+    shared.define_checkpoint()
+    shared.define_batch_size(64, "Prediction batch size.")
     for name in ("model_dir", "out"):
         flags.mark_flag_as_required(name)
-    _DEFINED = True
 
 
 def summary_lines(metrics) -> list:
@@ -70,25 +61,26 @@ def summary_lines(metrics) -> list:
 
 
 def main(argv) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    del argv  # cli.Binary refuses extra arguments
     from tfser.evaluation import evaluate  # pylint: disable=import-outside-toplevel
     from tfser.evaluation import report  # pylint: disable=import-outside-toplevel
-    try:
+    # A missing run, checkpoint or featurized directory, or a part the folds lack.
+    with cli.user_input("check --model_dir (a tfser-train run), --data_dir and --part",
+                        errors=(FileNotFoundError, ValueError)):
         metrics = evaluate.evaluate_run(FLAGS.model_dir, FLAGS.out, data_dir=FLAGS.data_dir,
                                         part=FLAGS.part, checkpoint=FLAGS.checkpoint,
                                         batch_size=FLAGS.batch_size)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"tfser-evaluate: {error}", file=sys.stderr)
-        sys.exit(1)
     print()
     print("\n".join(summary_lines(metrics)))
     print(f"report: {os.path.join(FLAGS.out, report.REPORT_FILE)}")
 
 
+BINARY = cli.Binary("tfser-evaluate", __doc__, define_flags, main)
+
+
 def run() -> None:
     """Console-script entry point (``tfser-evaluate``)."""
-    cli.start(define_flags, main)
+    BINARY.run()
 
 
 if __name__ == "__main__":

@@ -1,60 +1,88 @@
 """tfser-featurize: featurizes an annotation table on Apache Beam into TFRecords.
 
-Usage::
+Example::
 
     tfser-featurize --config=configs/featurize/synthetic_000.yaml --table=build/synth \\
-        --out=build/features/synthetic_000 [--params_override=key=value,...] \\
-        [--overwrite] [--direct_num_workers=2] [any Beam pipeline option]
+        --out=build/features/synthetic_000 --params_override=num_shards=2 \\
+        --direct_num_workers=2
 
-Flags this binary does not define are Beam pipeline options and go to Beam unchanged
-(``--runner=FlinkRunner --flink_master=...``, ``--direct_running_mode=...``), so the
-same command runs on a cluster. The output directory receives the sharded examples,
-``dataset_info.json``, ``rejects.csv`` and ``config.yaml``; the command prints
-``in = written + rejected``, the reject reasons, the rate (utt/s) and the real-time
-factor.
+Beam pipeline options (those Beam's PipelineOptions recognise, e.g.
+``--runner=FlinkRunner --flink_master=...``, ``--direct_running_mode=...``) go to Beam
+unchanged, so the same command runs on a cluster; any other unknown flag is refused.
+The output directory receives the sharded examples, ``dataset_info.json``,
+``rejects.csv`` and ``config.yaml``; the command prints ``in = written + rejected``,
+the reject reasons, the rate (utt/s) and the real-time factor.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import logging
 import shlex
 import sys
+from typing import List, Sequence
 
 from absl import flags
 
 from pipelines import cli
+from pipelines import flags as shared
 
 FLAGS = flags.FLAGS
-_DEFINED = False
 
 
 def define_flags() -> None:
-    """Defines the flags (called by :func:`run`, not at import, to avoid clashes)."""
-    global _DEFINED
-    if _DEFINED:
-        return
+    """Defines the flags (run time: see :mod:`pipelines.cli`)."""
     flags.DEFINE_string("config", None, "Featurize config (configs/featurize/*.yaml).")
     flags.DEFINE_string("table", None, "Annotation table directory (tfser-annotate --out).")
-    flags.DEFINE_string("out", None, "Output directory of the featurized dataset.")
-    flags.DEFINE_multi_string("params_override", [],
-                              "Config overrides key.path=yaml_value, comma-separated; "
-                              "e.g. 'feature_sets=[egemaps_functionals],num_shards=2'.")
-    flags.DEFINE_boolean("overwrite", False,
-                         "Replace an existing output directory (atomically).")
-    flags.DEFINE_integer("direct_num_workers", 1,
-                         "DirectRunner workers; > 1 runs them as threads (multi_threading) "
-                         "unless --direct_running_mode says otherwise.",
-                         lower_bound=0)
+    shared.define_out("Output directory of the featurized dataset.")
+    shared.define_params_override("Config overrides key.path=yaml_value, comma-separated; "
+                                  "e.g. 'feature_sets=[egemaps_functionals],num_shards=2'.")
+    shared.define_overwrite()
+    shared.define_direct_num_workers(
+        1, "DirectRunner workers; > 1 runs them as threads (multi_threading) unless "
+           "--direct_running_mode says otherwise.", lower_bound=0)
     flags.DEFINE_integer("log_every", 50, "Progress line per worker every N utterances.",
                          lower_bound=1)
     for name in ("config", "table", "out"):
         flags.mark_flag_as_required(name)
-    _DEFINED = True
 
 
-def parse_flags(argv):
-    """Parses this binary's flags; returns the program name plus Beam's arguments."""
-    return FLAGS(argv, known_only=True)
+def not_beam_options(args: Sequence[str]) -> List[str]:
+    """The arguments Beam's PipelineOptions do not recognise (the rest pass to Beam).
+
+    A bare word right after a Beam flag without ``=`` is that flag's value.
+    """
+    if not args:
+        return []
+    # Imported here: only commands with extra flags pay for loading Beam this early.
+    from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
+    logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
+    options = pipeline_options.PipelineOptions(list(args))
+    try:
+        # argparse prints its whole usage on a bad value: one line here instead.
+        with contextlib.redirect_stderr(io.StringIO()):
+            unknown = (set(options.get_all_options(retain_unknown_options=True))
+                       - set(options.get_all_options()))
+    except SystemExit:
+        cli.fail(f"bad Beam pipeline options {' '.join(args)}, on the command line of "
+                 "tfser-featurize, check their values (Beam's PipelineOptions)")
+    refused, previous = [], ""
+    for arg in args:
+        if arg.startswith("-"):
+            if arg.lstrip("-").split("=", 1)[0].replace("-", "_") in unknown:
+                refused.append(arg)
+        elif not (previous.startswith("-") and "=" not in previous):
+            refused.append(arg)
+        previous = arg
+    return refused
+
+
+def config_keys() -> List[str]:
+    """Top-level featurize config keys (a misspelled flag may have meant one)."""
+    from tfser import beam as tfser_beam  # pylint: disable=import-outside-toplevel
+    return [field.name for field in dataclasses.fields(tfser_beam.FeaturizeConfig)]
 
 
 def created_by_command(argv) -> str:
@@ -62,48 +90,32 @@ def created_by_command(argv) -> str:
     return " ".join(["tfser-featurize"] + [shlex.quote(a) for a in argv[1:]])
 
 
-def featurize(config_path: str, table_dir: str, out_dir: str, overrides=(),
-              overwrite: bool = False, beam_args=(), direct_num_workers: int = 1,
-              log_every: int = 50, created_by: str = "", stream=None) -> int:
-    """Loads the config, runs the pipeline and prints the summary.
-
-    Returns:
-      0 on success, 1 when the output directory exists and ``overwrite`` is False.
-
-    Raises:
-      ValueError: A bad config for this table.
-    """
-    # Imported here so that `--help` answers without loading TensorFlow and Beam.
-    from tfser import beam as tfser_beam  # pylint: disable=import-outside-toplevel
-    stream = stream or sys.stdout
-    config = tfser_beam.load_config(config_path, overrides)
-    options = list(beam_args) + [f"--direct_num_workers={direct_num_workers}"]
-    try:
-        result = tfser_beam.build_pipeline(
-            config, table_dir, out_dir, pipeline_options=options, overwrite=overwrite,
-            created_by=created_by or None, log_every=log_every)
-    except FileExistsError as error:
-        print(f"tfser-featurize: {error}", file=sys.stderr)
-        return 1
-    for line in result.summary_lines():
-        print(line, file=stream)
-    return 0
-
-
 def main(argv) -> None:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     logging.getLogger("tfser.beam").setLevel(logging.INFO)
-    status = featurize(FLAGS.config, FLAGS.table, FLAGS.out, FLAGS.params_override,
-                       overwrite=FLAGS.overwrite, beam_args=argv[1:],
-                       direct_num_workers=FLAGS.direct_num_workers, log_every=FLAGS.log_every,
-                       created_by=created_by_command(sys.argv))
-    if status:
-        sys.exit(status)
+    # Imported here so that `--help` answers without loading TensorFlow and Beam.
+    from tfser import beam as tfser_beam  # pylint: disable=import-outside-toplevel
+    with cli.user_input("fix --config or --params_override (tfser-featurize --help)"):
+        config = tfser_beam.load_config(FLAGS.config, FLAGS.params_override)
+    options = list(argv[1:]) + [f"--direct_num_workers={FLAGS.direct_num_workers}"]
+    # An existing --out (the message says what to do) or a missing --table.
+    with cli.user_input(errors=(FileExistsError,)), cli.user_input(
+            "pass the --out of tfser-annotate as --table", errors=(FileNotFoundError,)):
+        result = tfser_beam.build_pipeline(
+            config, FLAGS.table, FLAGS.out, pipeline_options=options,
+            overwrite=FLAGS.overwrite, created_by=created_by_command(sys.argv),
+            log_every=FLAGS.log_every)
+    for line in result.summary_lines():
+        print(line)
+
+
+BINARY = cli.Binary("tfser-featurize", __doc__, define_flags, main,
+                    extra_args=not_beam_options, config_keys=config_keys)
 
 
 def run() -> None:
     """Console-script entry point (``tfser-featurize``)."""
-    cli.start(define_flags, main, flags_parser=parse_flags)
+    BINARY.run()
 
 
 if __name__ == "__main__":

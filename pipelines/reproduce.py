@@ -1,11 +1,11 @@
 """tfser-reproduce: one paper's experiment table with one command.
 
-Usage::
+Example::
 
-    tfser-reproduce --recipe=000 --out=build/reproduce/000 [--table=ANNOTATION_DIR]
-        [--smoke] [--seed=N] [--rows=hard_pe,mtl] [--overwrite]
+    tfser-reproduce --recipe=000 --out=build/reproduce/000
 
---recipe names a shipped recipe (configs/recipes/<name>.yaml) or the path of a recipe
+Add --table=ANNOTATION_DIR for a real corpus, --smoke for seconds-long rows,
+--rows=hard_pe,mtl for some rows only. --recipe names a shipped recipe (configs/recipes/<name>.yaml) or the path of a recipe
 file. Without --table the embedded synthetic corpus is generated into --out (or
 reused); with --table the recipe's real-corpus featurize config runs on that annotated
 table. Every row's runs go to --out/runs/<row>/ (TensorBoard-readable); results.json
@@ -18,34 +18,30 @@ from __future__ import annotations
 from absl import flags
 
 from pipelines import cli
+from pipelines import flags as shared
 
 FLAGS = flags.FLAGS
-_DEFINED = False
 
 
 def define_flags() -> None:
-    """Defines the flags (called by :func:`run`, not at import, to avoid clashes)."""
-    global _DEFINED
-    if _DEFINED:
-        return
+    """Defines the flags (run time: see :mod:`pipelines.cli`)."""
     flags.DEFINE_string("recipe", None, "Recipe name (configs/recipes/<name>.yaml) or file.")
-    flags.DEFINE_string("out", None, "Output directory of the recipe run.")
+    shared.define_out("Output directory of the recipe run.")
     flags.DEFINE_string("table", None, "Annotated real corpus (tfser-annotate --out); "
                                        "default: the embedded synthetic corpus.")
-    flags.DEFINE_boolean("smoke", False, "Tiny corpus, every row in seconds (tests).")
-    flags.DEFINE_integer("seed", 0, "Seed of the synthetic corpus.", lower_bound=0)
+    shared.define_smoke("Tiny corpus, every row in seconds (tests); the figures are then "
+                        "meaningless.")
+    shared.define_seed()
     flags.DEFINE_list("rows", None, "Run only these rows (default: all).")
-    flags.DEFINE_boolean("overwrite", False, "Rebuild a featurized directory of --out that "
-                                             "was made from other inputs.")
-    flags.DEFINE_integer("direct_num_workers", 2, "Beam workers of the featurization.",
-                         lower_bound=1)
+    shared.define_overwrite("Rebuild a featurized directory of --out that was made from "
+                            "other inputs.")
+    shared.define_direct_num_workers(2, "Beam workers of the featurization.")
     for name in ("recipe", "out"):
         flags.mark_flag_as_required(name)
-    _DEFINED = True
 
 
 def main(argv) -> None:
-    del argv
+    del argv  # cli.Binary refuses extra arguments
     cli.quiet_logs("tfser")
     from tfser.recipes import runner  # pylint: disable=import-outside-toplevel
     runner.reproduce(FLAGS.recipe, FLAGS.out, table=FLAGS.table, smoke=FLAGS.smoke,
@@ -53,9 +49,12 @@ def main(argv) -> None:
                      workers=FLAGS.direct_num_workers, rows=FLAGS.rows)
 
 
+BINARY = cli.Binary("tfser-reproduce", __doc__, define_flags, main)
+
+
 def run() -> None:
     """Console-script entry point (``tfser-reproduce``)."""
-    cli.start(define_flags, main)
+    BINARY.run()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,9 @@
 """tfser-train: trains one registered experiment on a featurized directory.
 
-Usage::
+Example::
 
-    python -m pipelines.train --experiment=000_mtl \\
-        --data_dir=build/features/synthetic_000 --model_dir=runs/000_mtl \\
-        [--config_file=configs/experiments/x.yaml ...] [--params_override=key=value ...] \\
-        [--fold=0] [--strategy=default|mirrored|multi_worker] [--smoke]
+    tfser-train --experiment=000_mtl --data_dir=build/features/synthetic_000 \\
+        --model_dir=runs/000_mtl --params_override=epochs=5
 
 The experiment resolves as registered base -> each --config_file -> each
 --params_override -> --data_dir / --fold -> --smoke, and is saved as params.yaml in
@@ -26,64 +24,33 @@ TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type"
 
 from __future__ import annotations
 
-
-from absl import app
 from absl import flags
 
 from pipelines import cli
+from pipelines import flags as shared
 
 FLAGS = flags.FLAGS
-_DEFINED = False
 
 
 def define_flags() -> None:
-    """Defines the flags (called by :func:`run`, not at import, to avoid clashes)."""
-    global _DEFINED
-    if _DEFINED:
-        return
+    """Defines the flags (run time: see :mod:`pipelines.cli`)."""
     flags.DEFINE_string("experiment", None, "Registered base experiment, e.g. 000_mtl.")
     flags.DEFINE_multi_string("config_file", [],
                               "YAML delta over the base (configs/experiments/*.yaml); "
                               "repeatable, applied in order.")
-    flags.DEFINE_multi_string("params_override", [],
-                              "Overrides key.path=yaml_value, comma-separated; e.g. "
-                              "'optimizer.learning_rate=1e-4,epochs=5'.")
-    flags.DEFINE_string("model_dir", None, "Run directory (params, checkpoints, logs).")
-    flags.DEFINE_string("data_dir", None, "Featurized directory (tfser-featurize --out); "
-                                          "overrides the config's data_dir.")
+    shared.define_params_override("Overrides key.path=yaml_value, comma-separated; e.g. "
+                                  "'optimizer.learning_rate=1e-4,epochs=5'.")
+    shared.define_model_dir("Run directory (params, checkpoints, logs).")
+    shared.define_data_dir("Featurized directory (tfser-featurize --out); overrides the "
+                           "config's data_dir.")
     flags.DEFINE_string("fold", None, "Fold index or name; overrides the config's fold. "
                                       "'all' or a comma-separated list trains those folds "
                                       "as a cross-validation into --model_dir/folds/.")
     flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                       "Distribution strategy.")
-    flags.DEFINE_boolean("smoke", False, "Shrink the experiment to seconds.")
+    shared.define_smoke("Shrink the experiment to seconds.")
     for name in ("experiment", "model_dir"):
         flags.mark_flag_as_required(name)
-    _DEFINED = True
-
-
-def _fold(value):
-    if value is None:
-        return None
-    return int(value) if value.isdigit() else value
-
-
-def train(experiment: str, model_dir: str, config_files=(), overrides=(), data_dir=None,
-          fold=None, strategy: str = "default", smoke: bool = False, callbacks=()):
-    """Resolves the experiment and trains it in ``model_dir``.
-
-    Returns:
-      The Keras history of this call's epochs.
-
-    Raises:
-      ValueError: A bad experiment, config file, override or data directory.
-    """
-    # Imported here so that `--help` answers without loading TensorFlow.
-    from tfser import training  # pylint: disable=import-outside-toplevel
-    config = training.resolve_config(experiment, config_files, overrides, data_dir=data_dir,
-                                     fold=fold, smoke=smoke)
-    task = training.EmotionTask(config)
-    return training.Trainer(task, model_dir, strategy=strategy, callbacks=callbacks).train()
 
 
 def is_fold_selection(value) -> bool:
@@ -92,22 +59,36 @@ def is_fold_selection(value) -> bool:
 
 
 def main(argv) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}")
-    if is_fold_selection(FLAGS.fold):
-        from tfser import training  # pylint: disable=import-outside-toplevel
+    del argv  # cli.Binary refuses extra arguments
+    # Imported here so that `--help` answers without loading TensorFlow.
+    from tfser import training  # pylint: disable=import-outside-toplevel
+    from tfser.training import cross_validation  # pylint: disable=import-outside-toplevel
+    folds = FLAGS.fold if is_fold_selection(FLAGS.fold) else None
+    fold = None if folds or FLAGS.fold is None else (
+        int(FLAGS.fold) if FLAGS.fold.isdigit() else FLAGS.fold)
+    # Every mistake in the flags shows here, before anything is written.
+    with cli.user_input("fix --experiment, --config_file, --params_override, --data_dir "
+                        "or --fold (tfser-train --help)"):
+        config = training.resolve_config(FLAGS.experiment, FLAGS.config_file,
+                                         FLAGS.params_override, data_dir=FLAGS.data_dir,
+                                         fold=fold, smoke=FLAGS.smoke)
+        task = training.EmotionTask(config)
+        if folds:
+            cross_validation.select_folds(task.info, folds)
+    if folds:
         training.train_folds(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file,
-                             FLAGS.params_override, data_dir=FLAGS.data_dir,
-                             folds=FLAGS.fold, strategy=FLAGS.strategy, smoke=FLAGS.smoke)
-        return
-    train(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file, FLAGS.params_override,
-          data_dir=FLAGS.data_dir, fold=_fold(FLAGS.fold), strategy=FLAGS.strategy,
-          smoke=FLAGS.smoke)
+                             FLAGS.params_override, data_dir=FLAGS.data_dir, folds=folds,
+                             strategy=FLAGS.strategy, smoke=FLAGS.smoke)
+    else:
+        training.Trainer(task, FLAGS.model_dir, strategy=FLAGS.strategy).train()
+
+
+BINARY = cli.Binary("tfser-train", __doc__, define_flags, main)
 
 
 def run() -> None:
     """Console-script entry point (``tfser-train``)."""
-    cli.start(define_flags, main)
+    BINARY.run()
 
 
 if __name__ == "__main__":

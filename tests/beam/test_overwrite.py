@@ -1,11 +1,9 @@
 """Output replacement: refused without overwrite, atomic with it, untouched on failure."""
 
-import io
 import os
 
 import pytest
 
-from pipelines import featurize as cli
 from tfser import beam as tfser_beam
 from tfser.features import example_codec
 from tfser.features import registry
@@ -79,26 +77,6 @@ def test_a_failed_run_leaves_the_old_output_intact(tiny_table, tmp_path):
     assert _siblings(out) == ["features"]
 
 
-def test_cli_prints_the_reconciled_summary_and_refuses_to_clobber(tiny_table, tmp_path, capsys):
-    out = str(tmp_path / "cli")
-    stream = io.StringIO()
-    status = cli.featurize(config_path("synthetic_001.yaml"), tiny_table, out,
-                           overrides=OVERRIDES + ["feature_sets=[egemaps_functionals]",
-                                                  "speed_perturb=[1.1]"],
-                           beam_args=["--direct_running_mode=in_memory"],
-                           created_by="tfser-featurize --test", stream=stream)
-    assert status == 0
-    lines = stream.getvalue().splitlines()
-    assert "in 4 = written 4 + rejected 0 (not selected: 0 of 4 table rows)" in lines
-    assert "augmented in 4 = written 4 + rejected 0" in lines
-    assert "utt/s" in lines[-1] and "real-time factor" in lines[-1]
-    with open(os.path.join(out, "config.yaml"), encoding="utf-8") as handle:
-        assert handle.readline() == "# tfser-featurize --test\n"
-    assert cli.featurize(config_path("synthetic_001.yaml"), tiny_table, out,
-                         overrides=OVERRIDES, stream=stream) == 1
-    assert "exists" in capsys.readouterr().err
-
-
 def test_pipeline_options_pass_through():
     options = tfser_beam.make_pipeline_options(["--direct_num_workers=2", "--job_name=x"])
     all_options = options.get_all_options()
@@ -108,4 +86,3 @@ def test_pipeline_options_pass_through():
     explicit = tfser_beam.make_pipeline_options(
         {"direct_num_workers": 2, "direct_running_mode": "multi_processing"})
     assert explicit.get_all_options()["direct_running_mode"] == "multi_processing"
-    assert cli.created_by_command(["prog", "--out=a b"]) == "tfser-featurize '--out=a b'"

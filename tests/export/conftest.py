@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from pipelines import train as train_binary
 from tfser import export
+from tfser import training
 
 
 EXPERIMENTS = ("000_mtl", "001_hard")
@@ -19,7 +19,9 @@ def runs(data_000, data_001, tmp_path_factory):
     out = {}
     for experiment in EXPERIMENTS:
         model_dir = str(root / experiment)
-        train_binary.train(experiment, model_dir, data_dir=data_dirs[experiment], smoke=True)
+        config = training.resolve_config(experiment, data_dir=data_dirs[experiment],
+                                         smoke=True)
+        training.Trainer(training.EmotionTask(config), model_dir).train()
         out[experiment] = model_dir
     return out
 

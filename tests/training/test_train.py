@@ -13,10 +13,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines import train as train_binary
 from tfser import training
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _train(experiment, model_dir, overrides=(), data_dir=None, smoke=False, callbacks=()):
+    config = training.resolve_config(experiment, overrides=overrides, data_dir=data_dir,
+                                     smoke=smoke)
+    return training.Trainer(training.EmotionTask(config), model_dir,
+                            callbacks=callbacks).train()
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +33,7 @@ def data_dirs(data_000, data_001):
 @pytest.mark.parametrize("experiment", sorted(training.EXPERIMENTS))
 def test_every_registered_experiment_trains_in_smoke_mode(experiment, data_dirs, tmp_path):
     model_dir = str(tmp_path / experiment)
-    history = train_binary.train(experiment, model_dir, data_dir=data_dirs[experiment],
+    history = _train(experiment, model_dir, data_dir=data_dirs[experiment],
                                  smoke=True)
     assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
     assert "val_loss" in history and "learning_rate" in history
@@ -69,10 +75,10 @@ def test_an_interrupted_run_resumes_at_the_next_epoch(data_dirs, tmp_path):
                 overrides=["optimizer.schedule={type: step_decay, every_epochs: 1, "
                            "factor: 0.5}"])
     with pytest.raises(KeyboardInterrupt):
-        train_binary.train("000_hard_pe", model_dir, callbacks=[_Interrupt()], **args)
+        _train("000_hard_pe", model_dir, callbacks=[_Interrupt()], **args)
     assert [e["epoch"] for e in training.read_history(model_dir)] == [0]
     assert os.path.isdir(os.path.join(model_dir, "backup"))
-    history = train_binary.train("000_hard_pe", model_dir, **args)
+    history = _train("000_hard_pe", model_dir, **args)
     assert len(history["loss"]) == 1  # only epoch 1 ran again
     entries = training.read_history(model_dir)
     assert [e["epoch"] for e in entries] == [0, 1]
@@ -125,15 +131,14 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from pipelines import train
     from tfser import training
     data_dir, out = sys.argv[1], sys.argv[2]
     results = {}
     for strategy in ("default", "mirrored"):
         model_dir = f"{out}/{strategy}"
-        train.train("000_mtl", model_dir, data_dir=data_dir, smoke=True,
-                    strategy=strategy,
-                    overrides=["shuffle=false"])
+        config = training.resolve_config("000_mtl", data_dir=data_dir, smoke=True,
+                                         overrides=["shuffle=false"])
+        training.Trainer(training.EmotionTask(config), model_dir, strategy=strategy).train()
         results[strategy] = training.read_history(model_dir)
     results["replicas"] = training.get_strategy("mirrored").num_replicas_in_sync
     print("RESULT" + json.dumps(results))

@@ -283,8 +283,5 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (),
     data: Dict[str, Any] = dict(base or {})
     if path is not None:
         data.update(read_yaml(path))
-    data = overrides_lib.apply_overrides(data, overrides)
-    try:
-        return FeaturizeConfig.from_dict(data)
-    except ValueError as error:
-        raise checks.ConfigError(f"{path or '<config>'}: {error}") from None
+    return overrides_lib.build_with_overrides(data, overrides, FeaturizeConfig.from_dict,
+                                              path or "<config>")

@@ -11,11 +11,13 @@ config's job.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Any, Callable, Dict, Iterable, List, Mapping, TypeVar
 
 import yaml
 
 from tfser.config import checks
+
+T = TypeVar("T")
 
 
 def split_overrides(text: str) -> List[str]:
@@ -94,3 +96,36 @@ def _index(node: list, key: str, override: str) -> int:
         raise checks.ConfigError(f"override {override!r}: '{key}' is not an index of a "
                                  f"list of {len(node)}")
     return int(key)
+
+
+def build_with_overrides(data: Mapping[str, Any], overrides: Iterable[str],
+                         build: Callable[[Dict[str, Any]], T], source: str) -> T:
+    """Applies ``overrides`` to ``data`` and builds (validates) the config of the result.
+
+    A ``ValueError`` of ``build`` is raised again prefixed with where the bad value came
+    from: the first override after which ``build`` fails
+    (``--params_override 'epochs=x' (over <source>)``), else ``source`` (the files
+    ``data`` was read from), so that a typo in an override never blames the YAML file.
+
+    Raises:
+      ConfigError: A malformed override, or a config ``build`` refuses (a
+        ``ValueError`` too).
+    """
+    overrides = [item for text in overrides for item in split_overrides(text)]
+    merged = apply_overrides(data, overrides)
+    try:
+        return build(merged)
+    except ValueError as error:
+        raise checks.ConfigError(f"{_culprit(data, overrides, build, source)}: {error}") \
+            from None
+
+
+def _culprit(data: Mapping[str, Any], overrides: List[str], build: Callable, source: str) -> str:
+    # Replays the overrides one by one; only reached on an error, so the cost is moot.
+    for count in range(len(overrides) + 1):
+        try:
+            build(apply_overrides(data, overrides[:count]))
+        except ValueError:
+            return source if count == 0 else (f"--params_override {overrides[count - 1]!r} "
+                                              f"(over {source})")
+    return source

@@ -1,7 +1,9 @@
-"""Recipes: the papers' experiment tables as procedures over every other stage.
+"""Recipes: whole procedures that chain every stage (the last floor; may import all).
 
-A recipe (``configs/recipes/<name>.yaml``, read by :mod:`tfser.recipes.spec`) names its
-featurize configs and rows; :func:`tfser.recipes.runner.reproduce` (``tfser-reproduce``)
-runs them and :mod:`tfser.recipes.results` writes ``results.json`` / ``results.md``.
-This is the last floor: it may import every stage.
+* :mod:`tfser.recipes.demo` - ``make demo``: the synthetic corpus through annotate,
+  featurize, train, evaluate, compare, export and predict (``tfser-demo``).
+* The papers' experiment tables: a recipe (``configs/recipes/<name>.yaml``, read by
+  :mod:`tfser.recipes.spec`) names its featurize configs and rows;
+  :func:`tfser.recipes.runner.reproduce` (``tfser-reproduce``) runs them and
+  :mod:`tfser.recipes.results` writes ``results.json`` / ``results.md``.
 """

@@ -26,35 +26,17 @@ import json
 import os
 import shlex
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from tfser.config.errors import UserError
 from tfser.recipes import spec as spec_lib
+from tfser.recipes.stages import Stages
 
 CORPUS_STAMP = "recipe_stamp.json"
 EVAL_DIR = "eval"
 EVAL_DEV_DIR = "eval_dev"
 SWEEP_DIR = "sweep"
 SMOKE_SIZE = "small"
-
-
-class Stages:
-    """Numbered stages with their time, printed as they start and end."""
-
-    def __init__(self, total: int):
-        self.total = total
-        self.index = 0
-        self.seconds: Dict[str, float] = {}
-
-    def run(self, name: str, what: str, step: Callable[[], Any]) -> Any:
-        self.index += 1
-        print(f"\n[{self.index}/{self.total}] {name}: {what}", flush=True)
-        started = time.perf_counter()
-        result = step()
-        self.seconds[name] = round(time.perf_counter() - started, 1)
-        print(f"[{self.index}/{self.total}] {name} done in {self.seconds[name]:.1f} s",
-              flush=True)
-        return result
 
 
 def _read_json(path: str) -> Optional[Any]:

@@ -303,17 +303,16 @@ def resolve_config(experiment: str, config_files: Iterable[str] = (),
     for path in config_files:
         data = _merge(data, read_yaml(path))
         where += f" + {path}"
-    data = overrides_lib.apply_overrides(data, overrides)
-    if data_dir is not None:
-        data["data_dir"] = os.fspath(data_dir)
-    if fold is not None:
-        data["fold"] = fold
-    if smoke:
-        data = shrink_for_smoke(data)
-    try:
-        return ExperimentConfig.from_dict(data)
-    except ValueError as error:
-        raise checks.ConfigError(f"{where}: {error}") from None
+
+    def build(merged: Dict[str, Any]) -> ExperimentConfig:
+        merged = copy.deepcopy(merged)
+        if data_dir is not None:
+            merged["data_dir"] = os.fspath(data_dir)
+        if fold is not None:
+            merged["fold"] = fold
+        return ExperimentConfig.from_dict(shrink_for_smoke(merged) if smoke else merged)
+
+    return overrides_lib.build_with_overrides(data, overrides, build, where)
 
 
 def save_params(config: ExperimentConfig, model_dir: str) -> str:
