@@ -12,7 +12,8 @@ artefact stays under ``out_dir``::
     4 train      000's MTL model (primary + secondary) and its Hard-label PE baseline
                                                               -> runs/<experiment>/
     5 evaluate   both on the held-out test speakers          -> eval/<experiment>/
-    6 compare    the comparison table (UA, WA, F1, z-test)    -> summary.md
+    6 compare    the comparison table through tfser-compare (UA, WA, F1, z-test,
+                 McNemar)                                     -> compare/, summary.md
     7 export     the MTL model as a SavedModel (version 1, as TF Serving expects)
                                                               -> export/000_mtl/1/
     8 predict    the export on one test WAV, then the same WAV through the
@@ -42,6 +43,7 @@ from tfser import beam as tfser_beam
 from tfser import evaluation
 from tfser import export
 from tfser import training
+from tfser.evaluation import compare as compare_lib
 from tfser.evaluation import corpus_summary
 from tfser.fileio import atomic
 from tfser.labels import annotate
@@ -124,23 +126,18 @@ def stage_evaluate(run_dirs: Dict[str, str], eval_dir: str) -> Dict[str, Dict[st
     return results
 
 
-def head_scores(metrics: Dict[str, Any], head: str = MAIN_HEAD) -> Dict[str, float]:
-    """The pooled test scores of one head from an ``evaluate_run`` result."""
-    scores = metrics["heads"][head]["pooled"]
-    return {"ua": scores["ua"], "wa": scores["wa"], "f1": scores["f1"],
-            "macro_f1": scores["macro_f1"], "count": scores["num_samples"]}
-
-
-def comparison(results: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    """UA / WA / F1 of both models on the test speakers and 000's z-test on WA."""
-    rows = {experiment: head_scores(metrics) for experiment, metrics in results.items()}
-    mtl, pe = rows["000_mtl"], rows["000_hard_pe"]
-    test = evaluation.two_proportion_ztest(mtl["wa"], pe["wa"], int(mtl["count"]),
-                                           int(pe["count"]))
-    # NaN (both always right or always wrong) is not JSON: stored as None.
-    return {"rows": rows, "ztest_wa": {
-        "z": None if math.isnan(test.z) else test.z,
-        "p_value": None if math.isnan(test.p_value) else test.p_value}}
+def comparison(eval_dir: str, out_dir: str) -> Dict[str, Any]:
+    """UA / WA / F1 of both models on the test speakers with 000's z-test on WA and the
+    exact McNemar test, through ``tfser-compare`` (files in ``out_dir``)."""
+    names = list(EXPERIMENTS)
+    result = compare_lib.compare([os.path.join(eval_dir, e) for e in names],
+                                        out_dir=out_dir, head=MAIN_HEAD, names=names)
+    rows = {row["name"]: {**row["metrics"], "count": row["n"]} for row in result["rows"]}
+    pair = next(p for p in result["pairs"] if (p["a"], p["b"]) == ("000_mtl", "000_hard_pe"))
+    # NaN (both always right or always wrong) is stored as None by tfser-compare.
+    return {"rows": rows, "command": result["command"],
+            "ztest_wa": {"z": pair["ztest_wa"]["z"], "p_value": pair["ztest_wa"]["p_value"]},
+            "mcnemar": pair["mcnemar"]}
 
 
 def comparison_markdown(table: Dict[str, Any], human_figures: Dict[str, Any]) -> List[str]:
@@ -158,6 +155,10 @@ def comparison_markdown(table: Dict[str, Any], human_figures: Dict[str, Any]) ->
          for key, value in table["ztest_wa"].items()}
     lines += ["", f"One-tailed two-proportion z-test (paper 000) that MTL's WA is higher "
                   f"than PE's: z = {z['z']:.2f}, p = {z['p_value']:.3f}."]
+    mcnemar = table.get("mcnemar")
+    if mcnemar and mcnemar["p_value"] is not None:
+        lines.append(f"Exact McNemar test on the same {mcnemar['n']} test utterances (paired): "
+                     f"p = {mcnemar['p_value']:.3f}; `{table['command']}`.")
     return lines
 
 
@@ -226,9 +227,10 @@ def run_demo(out_dir: str, seed: int = 0, size: str = "default", regenerate: boo
                lambda: stage_featurize(paths["annotations"], data_dir, workers))
     run_dirs = stages.run("train", " and ".join(EXPERIMENTS),
                           lambda: stage_train(data_dir, paths["runs"], smoke))
-    results = stages.run("evaluate", "held-out test speakers",
-                         lambda: stage_evaluate(run_dirs, paths["eval"]))
-    table = stages.run("compare", "MTL vs. Hard-label PE", lambda: comparison(results))
+    stages.run("evaluate", "held-out test speakers",
+               lambda: stage_evaluate(run_dirs, paths["eval"]))
+    table = stages.run("compare", "MTL vs. Hard-label PE (tfser-compare)",
+                       lambda: comparison(paths["eval"], os.path.join(out_dir, "compare")))
     lines = comparison_markdown(table, corpus)
     print("\n" + "\n".join(lines), flush=True)
     export_dir = stages.run("export", "SavedModel of 000_mtl", lambda: stage_export(
