@@ -183,10 +183,10 @@ def test_cli_on_real_emodb_part(tmp_path):
 def test_sewa_traces_are_written_beside_the_table(tmp_path):
     from tfser.annotations import load_table
     from tfser.testing.fixtures import sewa as sewa_fixture
-    from pipelines import build_annotations
     root, out = tmp_path / "sewa", tmp_path / "out"
     sewa_fixture.write(str(root))
-    assert build_annotations.annotate("sewa", str(root), str(out), out=open(os.devnull, "w")) == 0
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        assert cli.annotate("sewa", str(root), str(out), out=devnull) == 0
     table = load_table(str(out))
     assert len(table.traces) > 0
     assert not any(os.path.isabs(p) for p in table.traces["path"])
