@@ -49,7 +49,8 @@ def predict(model: str, inputs, out: str, batch_size: int = 8, stream=None) -> i
     """Predicts and prints the summary.
 
     Returns:
-      0 (rejected files are listed, not failures of the command).
+      0, or 1 when every input was rejected (some rejected files are listed, not
+      failures of the command).
     """
     # Imported here so that `--help` answers without loading TensorFlow.
     from tfser import export as export_lib  # pylint: disable=import-outside-toplevel
@@ -57,6 +58,10 @@ def predict(model: str, inputs, out: str, batch_size: int = 8, stream=None) -> i
     result = export_lib.predict_files(model, inputs, out, batch_size=batch_size)
     for line in result.summary_lines():
         print(line, file=stream)
+    if result.all_rejected:
+        print(f"error: all {result.inputs} input file(s) were rejected, see "
+              f"{result.rejects_path}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -134,3 +134,22 @@ def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
     assert "in = written + rejected: 2 = 1 + 1" in predict_out
     assert "corrupt.wav: unreadable_audio" in predict_out
     assert len(pd.read_csv(out)) == 1
+
+
+def test_dangling_links_are_rejected_and_all_rejected_exits_non_zero(exports, tmp_path,
+                                                                     capsys):
+    """Issue 10.9: a walked folder skipped dangling links, and all-rejected exited 0."""
+    from pipelines import predict as predict_binary
+    folder = tmp_path / "moved"
+    folder.mkdir()
+    os.symlink(str(tmp_path / "gone.wav"), str(folder / "link.wav"))
+    (folder / "empty.wav").write_bytes(b"")
+    out = str(tmp_path / "p.csv")
+    result = export.predict_files(exports["001_hard"], str(folder), out)
+    assert (result.inputs, result.written) == (2, 0) and result.all_rejected
+    reasons = {os.path.basename(path): (reason, detail)
+               for path, reason, detail in result.rejects}
+    assert reasons["link.wav"][0] == "dangling_symlink"
+    assert "gone.wav" in reasons["link.wav"][1] and "does not exist" in reasons["link.wav"][1]
+    assert predict_binary.predict(exports["001_hard"], [str(folder)], out) == 1
+    assert "all 2 input file(s) were rejected" in capsys.readouterr().err

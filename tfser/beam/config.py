@@ -17,6 +17,8 @@ naming the key. Example::
     continuous: false                 # true: one example per traced recording (003)
     traces: {head: traces, attributes: [arousal, valence, liking], rater: consensus,
              rate_hz: 10.0, label_shift_s: 0.0, features: [au]}   # continuous only
+    audio_checks: {policy: warn, silence_dbfs: -60.0, clip_fraction: 0.001,
+                   max_duration_s: 600.0}   # policy: warn | reject | off
 
 Overrides use dotted keys and YAML values, e.g. ``split.protocol=loso``,
 ``feature_sets=[egemaps_functionals]``, ``labels.views.0.params.a=0.75``.
@@ -32,6 +34,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import yaml
 
+from tfser.audio import audio_io
 from tfser.config import overrides as overrides_lib
 from tfser.beam import work
 from tfser.beam import label_fields
@@ -136,6 +139,52 @@ class TraceConfig:
                    features=_names(merged["features"], "traces.features", allow_empty=True))
 
 
+AUDIO_POLICIES = ("warn", "reject", "off")
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioChecksConfig:
+    """The audio checks of annotate's audio report, applied to every featurized utterance.
+
+    Attributes:
+      policy: ``warn`` (keep the utterance, count and log it), ``reject`` (reject it,
+        and its augmented copies, with the problem as reason) or ``off``.
+      silence_dbfs: RMS level below which audio counts as silent.
+      clip_fraction: Share of full-scale samples from which audio counts as clipped.
+      max_duration_s: Longest utterance; the default is the limit every export
+        enforces, so training never learns from what serving refuses.
+    """
+
+    policy: str = "warn"
+    silence_dbfs: float = audio_io.DEFAULT_SILENCE_DBFS
+    clip_fraction: float = audio_io.DEFAULT_CLIP_FRACTION
+    max_duration_s: float = audio_io.MAX_DURATION_S
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "AudioChecksConfig":
+        _check_keys(data, [f.name for f in dataclasses.fields(cls)], "audio_checks")
+        merged = {**dataclasses.asdict(cls()), **data}
+        if merged["policy"] not in AUDIO_POLICIES:
+            _fail("audio_checks.policy", f"must be one of {list(AUDIO_POLICIES)}, got "
+                                         f"{merged['policy']!r}")
+        silence = merged["silence_dbfs"]
+        if isinstance(silence, bool) or not isinstance(silence, numbers.Real) \
+                or not -200.0 <= silence <= 0.0:
+            _fail("audio_checks.silence_dbfs", f"must be a level in dBFS between -200 and 0, "
+                                               f"got {silence!r}")
+        clip = _number(merged["clip_fraction"], "audio_checks.clip_fraction", strict=True)
+        if clip > 1.0:
+            _fail("audio_checks.clip_fraction", f"must be a share in (0, 1], got {clip!r}")
+        return cls(policy=merged["policy"], silence_dbfs=float(silence), clip_fraction=clip,
+                   max_duration_s=_number(merged["max_duration_s"],
+                                          "audio_checks.max_duration_s", strict=True))
+
+    def check_args(self) -> Dict[str, float]:
+        """Keyword arguments of :func:`tfser.audio.audio_io.check_audio`."""
+        return {"silence_dbfs": self.silence_dbfs, "clip_fraction": self.clip_fraction,
+                "max_duration_s": self.max_duration_s}
+
+
 @dataclasses.dataclass(frozen=True)
 class FeaturizeConfig:
     """A validated featurization configuration (build with :meth:`from_dict`).
@@ -155,6 +204,7 @@ class FeaturizeConfig:
       continuous: One example per traced recording with a sequence target (003);
         otherwise recordings with label traces are left out.
       traces: Continuous settings.
+      audio_checks: Silence, clipping and duration checks and what to do on a finding.
       name: Free name of the configuration.
       description: Free text.
     """
@@ -169,6 +219,7 @@ class FeaturizeConfig:
     num_shards: int = 1
     continuous: bool = False
     traces: TraceConfig = TraceConfig()
+    audio_checks: AudioChecksConfig = AudioChecksConfig()
     name: str = ""
     description: str = ""
 
@@ -216,6 +267,7 @@ class FeaturizeConfig:
             min_duration_s=_number(data.get("min_duration_s", 0.0), "min_duration_s"),
             num_shards=_integer(data.get("num_shards", 1), "num_shards", 1),
             continuous=continuous, traces=traces,
+            audio_checks=AudioChecksConfig.from_dict(data.get("audio_checks") or {}),
             name=str(data.get("name", "")), description=str(data.get("description", "")))
         _check_continuous(config)
         return config
@@ -231,6 +283,7 @@ class FeaturizeConfig:
             "speed_perturb": list(self.speed_perturb), "sample_rate": self.sample_rate,
             "min_duration_s": self.min_duration_s, "num_shards": self.num_shards,
             "continuous": self.continuous,
+            "audio_checks": dataclasses.asdict(self.audio_checks),
         }
         if self.continuous:
             traces = dataclasses.asdict(self.traces)

@@ -19,6 +19,7 @@ import json
 import os
 from typing import Any, Dict, List, Mapping, Optional
 
+from tfser.audio import audio_io
 from tfser.data import normalise as norm
 from tfser.features import opensmile_sets
 from tfser.features import spectrogram
@@ -40,8 +41,8 @@ EXAMPLES_INPUT = "examples"
 
 # Longest input a signature accepts: 10 minutes. Longer requests are almost always a
 # client bug (a whole recording, wrong sample rate, int16 samples read as frames) and
-# would tie up a server for a long time.
-MAX_DURATION_S = 600.0
+# would tie up a server for a long time. Featurize applies the same limit.
+MAX_DURATION_S = audio_io.MAX_DURATION_S
 # Waveforms are float in [-1, 1]; resampling may overshoot full scale a little, so the
 # check is loose. It catches int16 samples sent without scaling by 1/32768.
 MAX_ABS_SAMPLE = 2.0

@@ -32,6 +32,8 @@ from tfser.evaluation import columns
 from tfser.export import contract
 from tfser.export.serving import ServedFeature, ServingModule
 from tfser.features import example_codec as codec
+from tfser.fileio import atomic
+from tfser.fileio import stale
 from tfser.training import EmotionTask, load_params
 from tfser.training import run_dir
 from tfser.training.config import PARAMS_FILE
@@ -91,14 +93,14 @@ def _signature_entries(module: ServingModule, outputs: Dict[str, Dict[str, Any]]
     for feature in module.features:
         if feature.sequence:
             features_inputs[feature.name] = contract.tensor_entry(
-                "float32", [None, None, feature.dim],
+                "float32", feature.input_shape,
                 "raw (unnormalised) frames, zero-padded to the longest example")
             if feature.uses_length:
                 features_inputs[feature.length_name] = contract.tensor_entry(
                     "int32", [None], f"true frame count of each '{feature.name}'")
         else:
             features_inputs[feature.name] = contract.tensor_entry(
-                "float32", [None, feature.dim], "raw (unnormalised) values")
+                "float32", feature.input_shape, "raw (unnormalised) values")
     signatures = {
         contract.FEATURES_SIGNATURE: {"inputs": features_inputs, "outputs": out_entries},
         contract.EXAMPLE_SIGNATURE: {
@@ -223,7 +225,11 @@ def export_saved_model(model_dir: str, export_dir: str, checkpoint: str = "best"
 
     parent = os.path.dirname(export_dir)
     os.makedirs(parent, exist_ok=True)
-    staged = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
+    # <export>.tmp-<pid>, so that a later export can tell a killed export's leftover
+    # from a live one's (TF Serving ignores it: not a numbered version folder).
+    stale.remove_stale_temps(export_dir, _LOG)
+    staged = atomic.temp_sibling(export_dir)
+    os.makedirs(staged)
     try:
         with tempfile.TemporaryDirectory() as assets_src:
             shutil.copyfile(params_path, os.path.join(assets_src, contract.PARAMS_ASSET))

@@ -24,9 +24,12 @@ regression                 ``<head>/value/<attribute>`` (frame-level heads: mean
 per_rater                  ``<head>/pred/<rater>``, ``<head>/p/<rater>/<class>``
 =========================  =====================================================
 
-Files that cannot be used (missing, unreadable, empty, too short or too long, failing
-feature extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
-(always written) and printed; ``in = written + rejected`` always holds.
+Files that cannot be used (missing, dangling symbolic links - also those found in a
+walked directory -, unreadable, empty, too short or too long, failing feature
+extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
+(always written) and printed; ``in = written + rejected`` always holds. When every
+file is rejected, :attr:`PredictResult.all_rejected` is true and tfser-predict exits
+with status 1.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ DEFAULT_BATCH_SIZE = 8
 REJECT_COLUMNS = ["file", "reason", "detail"]
 # Reject reasons.
 MISSING_FILE = "missing_file"
+DANGLING_LINK = "dangling_symlink"
 EMPTY_AUDIO = "empty_audio"
 UNREADABLE_AUDIO = "unreadable_audio"
 TOO_SHORT = "too_short"
@@ -92,6 +96,11 @@ class PredictResult:
     @property
     def rejected(self) -> int:
         return len(self.rejects)
+
+    @property
+    def all_rejected(self) -> bool:
+        """No file got a prediction (tfser-predict then exits with status 1)."""
+        return self.written == 0
 
     def summary_lines(self, max_rejects: int = 20) -> List[str]:
         rate = self.audio_s / self.seconds if self.seconds > 0 else float("nan")
@@ -138,15 +147,33 @@ def collect_inputs(inputs: PathsLike) -> List[str]:
         if os.path.isdir(item):
             files.extend(path for path, _, _ in iter_wav_files(item, item, recursive=True,
                                                                 corpus="tfser-predict"))
+            # The walk skips links whose target is gone; they are inputs the user gave
+            # (a moved corpus), so they become rejects with their reason.
+            files.extend(dangling_links(item))
         else:
             files.append(item)
     return files
+
+
+def dangling_links(directory: str) -> List[str]:
+    """``.wav`` symbolic links under ``directory`` whose target does not exist (sorted)."""
+    found = []
+    for folder, dirs, names in os.walk(directory):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if name.lower().endswith(".wav") and os.path.islink(path) \
+                    and not os.path.exists(path):
+                found.append(path)
+    return found
 
 
 def _reject_reason(error: audio_io.AudioError) -> str:
     problem = error.problem
     if problem == "file not found":
         return MISSING_FILE
+    if problem.startswith(audio_io.DANGLING_LINK):
+        return DANGLING_LINK
     if "no samples" in problem or "empty file" in problem:
         return EMPTY_AUDIO
     if "shorter than the minimum" in problem:

@@ -22,12 +22,16 @@ Every signature returns ``{head: output}``: class probabilities for categorical 
 speaker heads, per-class scores for multi-label and existence heads, values for
 regression heads, ``[B, R, K]`` for per-rater heads.
 
-Inputs are declared with unknown rank so that shape problems reach the in-graph checks,
-which raise ``InvalidArgumentError`` with a message naming the signature and input:
-wrong rank or last axis, an empty batch, zero-length or over-long inputs (more than
-:data:`~tfser.export.contract.MAX_DURATION_S`), lengths outside ``1..T``, non-finite
-values, waveform samples far outside [-1, 1]. A wrong dtype is rejected by the
-signature itself.
+Inputs are declared with their shapes (``[None, 88]`` for eGeMAPS functionals,
+``[None, None, 400]`` for log-power spectrograms, ``[None]`` for lengths, from the
+feature specs of ``dataset_info.json``), so ``saved_model_cli show --all`` and TF
+Serving's metadata tell a client what to send; a wrong dtype, rank or last axis is
+refused by the signature itself. The in-graph checks raise ``InvalidArgumentError``
+with a message naming the signature and input for what a shape cannot say: an empty
+batch, zero-length or over-long inputs (more than
+:data:`~tfser.export.contract.MAX_DURATION_S`), lengths outside ``1..T`` or not one
+per example, non-finite values, waveform samples far outside [-1, 1]. (Their rank
+checks stay as a guard for graphs called with unchecked shapes.)
 """
 
 from __future__ import annotations
@@ -70,6 +74,11 @@ class ServedFeature:
     @property
     def length_name(self) -> str:
         return codec.length_key(self.name)
+
+    @property
+    def input_shape(self) -> list:
+        """Declared shape of the raw input: ``[batch, frames, dim]`` or ``[batch, dim]``."""
+        return [None, None, self.dim] if self.sequence else [None, self.dim]
 
     @property
     def max_frames(self) -> Optional[int]:
@@ -172,14 +181,14 @@ class ServingModule(tf.Module):
                                           input_signature=[self.features_input_specs()])
         self.serve_tf_example = tf.function(
             self._serve_tf_example,
-            input_signature=[tf.TensorSpec(None, tf.string, name=contract.EXAMPLES_INPUT)])
+            input_signature=[tf.TensorSpec([None], tf.string, name=contract.EXAMPLES_INPUT)])
         self.serve_waveform = None
         if self.has_waveform_signature:
             self.serve_waveform = tf.function(self._serve_waveform, input_signature=[{
-                contract.WAVEFORM_INPUT: tf.TensorSpec(None, tf.float32,
+                contract.WAVEFORM_INPUT: tf.TensorSpec([None, None], tf.float32,
                                                        name=contract.WAVEFORM_INPUT),
                 contract.WAVEFORM_LENGTH_INPUT: tf.TensorSpec(
-                    None, tf.int32, name=contract.WAVEFORM_LENGTH_INPUT)}])
+                    [None], tf.int32, name=contract.WAVEFORM_LENGTH_INPUT)}])
 
     @property
     def features(self) -> Tuple[ServedFeature, ...]:
@@ -190,12 +199,13 @@ class ServingModule(tf.Module):
         return all(feature.frontend is not None for feature in self._features)
 
     def features_input_specs(self) -> Dict[str, tf.TensorSpec]:
-        """Input specs of the features signature (unknown rank: checked in-graph)."""
+        """Input specs of the features signature: ``[None, (None,) dim]`` and ``[None]``."""
         specs = {}
         for feature in self._features:
-            specs[feature.name] = tf.TensorSpec(None, tf.float32, name=feature.name)
+            specs[feature.name] = tf.TensorSpec(feature.input_shape, tf.float32,
+                                                name=feature.name)
             if feature.sequence and feature.uses_length:
-                specs[feature.length_name] = tf.TensorSpec(None, tf.int32,
+                specs[feature.length_name] = tf.TensorSpec([None], tf.int32,
                                                            name=feature.length_name)
         return specs
 
@@ -291,8 +301,7 @@ class ServingModule(tf.Module):
                            f"input {feature.name} holds NaN or infinite values")
         raw, lengths = checks.gate((raw, lengths))
         for feature in self._features:
-            shape = [None, None, feature.dim] if feature.sequence else [None, feature.dim]
-            raw[feature.name] = tf.ensure_shape(raw[feature.name], shape)
+            raw[feature.name] = tf.ensure_shape(raw[feature.name], feature.input_shape)
             if not feature.sequence:
                 continue
             if feature.name in lengths:
