@@ -122,8 +122,16 @@ def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
     predicting = _start_binary("pipelines.predict", f"--model={exports['001_hard']}",
                                f"--inputs={wav_dir}/sub,{wav_dir}/corrupt.wav",
                                f"--out={out}")
+    # Every input rejected: exit status 1 (it was 0, issue 10.9).
+    all_bad = _start_binary("pipelines.predict", f"--model={exports['001_hard']}",
+                            f"--inputs={wav_dir}/corrupt.wav,{wav_dir}/empty.wav",
+                            f"--out={tmp_path / 'bad.csv'}")
     export_out, export_err = exporting.communicate(timeout=300)
     predict_out, predict_err = predicting.communicate(timeout=300)
+    bad_out, bad_err = all_bad.communicate(timeout=300)
+    assert all_bad.returncode == 1, bad_err[-3000:]
+    assert "in = written + rejected: 2 = 0 + 2" in bad_out
+    assert "error: all 2 input file(s) were rejected" in bad_err
     assert exporting.returncode == 0, export_err[-3000:]
     assert "signature serve_waveform: waveform float32[None, None]" in export_out
     assert "output emotion (hard, categorical): 8 units" in export_out
@@ -136,10 +144,8 @@ def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
     assert len(pd.read_csv(out)) == 1
 
 
-def test_dangling_links_are_rejected_and_all_rejected_exits_non_zero(exports, tmp_path,
-                                                                     capsys):
-    """Issue 10.9: a walked folder skipped dangling links, and all-rejected exited 0."""
-    from pipelines import predict as predict_binary
+def test_dangling_links_in_a_folder_are_rejected(exports, tmp_path):
+    """Issue 10.9: a walked folder skipped dangling links (neither written nor rejected)."""
     folder = tmp_path / "moved"
     folder.mkdir()
     os.symlink(str(tmp_path / "gone.wav"), str(folder / "link.wav"))
@@ -151,5 +157,3 @@ def test_dangling_links_are_rejected_and_all_rejected_exits_non_zero(exports, tm
                for path, reason, detail in result.rejects}
     assert reasons["link.wav"][0] == "dangling_symlink"
     assert "gone.wav" in reasons["link.wav"][1] and "does not exist" in reasons["link.wav"][1]
-    assert predict_binary.predict(exports["001_hard"], [str(folder)], out) == 1
-    assert "all 2 input file(s) were rejected" in capsys.readouterr().err
