@@ -46,7 +46,8 @@ def test_predict_files_with_the_waveform_signature(exports, wav_dir, tmp_path):
     table = pd.read_csv(out)
     classes = export.read_classes(exports["001_hard"])["emotion"]
     assert list(table.columns) == (["file", "duration_s", "emotion/pred"]
-                                   + [f"emotion/p/{c}" for c in classes])
+                                   + [f"emotion/p/{c}" for c in classes]
+                                   + ["out_of_range_features", "max_abs_z"])
     assert len(table) == 3 and all(os.path.exists(f) for f in table["file"])
     probabilities = table[[f"emotion/p/{c}" for c in classes]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

@@ -19,6 +19,7 @@ naming the key. Example::
              rate_hz: 10.0, label_shift_s: 0.0, features: [au]}   # continuous only
     audio_checks: {policy: warn, silence_dbfs: -60.0, clip_fraction: 0.001,
                    max_duration_s: 600.0}   # policy: warn | reject | off
+    clip_sigma: 6.0                   # normalised features clipped to +-6 sigma (0: off)
 
 Overrides use dotted keys and YAML values, e.g. ``split.protocol=loso``,
 ``feature_sets=[egemaps_functionals]``, ``labels.views.0.params.a=0.75``.
@@ -38,6 +39,7 @@ from tfser.audio import audio_io
 from tfser.config import overrides as overrides_lib
 from tfser.beam import work
 from tfser.beam import label_fields
+from tfser.features import dataset_info as features_info
 from tfser.features import registry
 from tfser.labels import LabelSpec
 
@@ -205,6 +207,9 @@ class FeaturizeConfig:
         otherwise recordings with label traces are left out.
       traces: Continuous settings.
       audio_checks: Silence, clipping and duration checks and what to do on a finding.
+      clip_sigma: The reader and the export clip normalised features to +-this many
+        standard deviations of the training statistics (0: no clipping), so that one
+        exploding feature cannot drive a prediction.
       name: Free name of the configuration.
       description: Free text.
     """
@@ -220,6 +225,7 @@ class FeaturizeConfig:
     continuous: bool = False
     traces: TraceConfig = TraceConfig()
     audio_checks: AudioChecksConfig = AudioChecksConfig()
+    clip_sigma: float = features_info.DEFAULT_CLIP_SIGMA
     name: str = ""
     description: str = ""
 
@@ -268,6 +274,7 @@ class FeaturizeConfig:
             num_shards=_integer(data.get("num_shards", 1), "num_shards", 1),
             continuous=continuous, traces=traces,
             audio_checks=AudioChecksConfig.from_dict(data.get("audio_checks") or {}),
+            clip_sigma=_clip_sigma(data.get("clip_sigma", features_info.DEFAULT_CLIP_SIGMA)),
             name=str(data.get("name", "")), description=str(data.get("description", "")))
         _check_continuous(config)
         return config
@@ -284,6 +291,7 @@ class FeaturizeConfig:
             "min_duration_s": self.min_duration_s, "num_shards": self.num_shards,
             "continuous": self.continuous,
             "audio_checks": dataclasses.asdict(self.audio_checks),
+            "clip_sigma": self.clip_sigma,
         }
         if self.continuous:
             traces = dataclasses.asdict(self.traces)
@@ -330,6 +338,15 @@ def _normalisation(value: Any, features: Tuple[str, ...]) -> Dict[str, str]:
                                            f"{method!r}")
         out[name] = method
     return out
+
+
+def _clip_sigma(value: Any) -> float:
+    # Below ~3 sigma clipping would cut ordinary training data, not outliers.
+    clip = _number(value, "clip_sigma")
+    if 0.0 < clip < 3.0:
+        _fail("clip_sigma", f"must be 0 (no clipping) or at least 3 standard deviations, "
+                            f"got {value!r}")
+    return clip
 
 
 def _check_continuous(config: FeaturizeConfig) -> None:

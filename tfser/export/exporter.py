@@ -57,7 +57,8 @@ def _served_features(task: EmotionTask, model: keras.Model) -> List[ServedFeatur
         features.append(ServedFeature(
             name=name, dim=spec.dim, sequence=spec.sequence,
             frame_rate_hz=spec.frame_rate_hz, stats=stats, frontend=frontend,
-            uses_length=codec.length_key(name) in model_inputs))
+            uses_length=codec.length_key(name) in model_inputs,
+            clip_sigma=info.clip_sigma if stats is not None else 0.0))
     return features
 
 
@@ -89,6 +90,11 @@ def _signature_entries(module: ServingModule, outputs: Dict[str, Dict[str, Any]]
     out_entries = {head: contract.tensor_entry("float32", entry["shape"],
                                                f"{entry['kind']} head ({entry['type']})")
                    for head, entry in outputs.items()}
+    out_entries[contract.OUT_OF_RANGE_OUTPUT] = contract.tensor_entry(
+        "int32", [None], "normalised feature values beyond +-clip_sigma training standard "
+                         "deviations (clipped before the model)")
+    out_entries[contract.MAX_ABS_Z_OUTPUT] = contract.tensor_entry(
+        "float32", [None], "largest |normalised value| before clipping")
     features_inputs = {}
     for feature in module.features:
         if feature.sequence:
@@ -141,7 +147,7 @@ def build_features_asset(task: EmotionTask, module: ServingModule, model_dir: st
                  "length_input": feature.length_name if feature.uses_length else None,
                  "normalisation": contract.serving_normalisation(
                      feature.name, info.default_normalisation(feature.name), fold_name,
-                     feature.stats),
+                     feature.stats, feature.clip_sigma),
                  "frontend": (contract.frontend_settings(feature.frontend, sample_rate)
                               if feature.frontend else None)}
         features.append(entry)
@@ -215,6 +221,10 @@ def export_saved_model(model_dir: str, export_dir: str, checkpoint: str = "best"
               weights)
     model = keras.saving.load_model(weights, compile=False)
     missing = sorted(set(task.head_names) - set(model.output))
+    taken = sorted(set(task.head_names) & set(contract.DIAGNOSTIC_OUTPUTS))
+    if taken:
+        raise ValueError(f"head names {taken} are reserved for the export's diagnostic "
+                         "outputs; rename the heads")
     if missing:
         raise ValueError(f"{weights}: the model has no outputs {missing} (outputs: "
                          f"{sorted(model.output)})")

@@ -20,7 +20,11 @@ zeroed -> model``, so they cannot drift apart:
 
 Every signature returns ``{head: output}``: class probabilities for categorical and
 speaker heads, per-class scores for multi-label and existence heads, values for
-regression heads, ``[B, R, K]`` for per-rater heads.
+regression heads, ``[B, R, K]`` for per-rater heads; plus two diagnostics per example
+(:data:`~tfser.export.contract.DIAGNOSTIC_OUTPUTS`): ``out_of_range_features``, the
+number of normalised values beyond +-``clip_sigma`` training standard deviations
+(clipped, as in training, by :func:`tfser.data.normalise.clip`), and ``max_abs_z``,
+the largest |z| before clipping.
 
 Inputs are declared with their shapes (``[None, 88]`` for eGeMAPS functionals,
 ``[None, None, 400]`` for log-power spectrograms, ``[None]`` for lengths, from the
@@ -61,6 +65,8 @@ class ServedFeature:
       stats: ``(mean, std)`` applied in-graph, or None for no normalisation.
       frontend: Spectrogram kind computing it from a waveform, or None.
       uses_length: The model has a ``<name>_length`` input for it.
+      clip_sigma: Normalised values are clipped to +-this (0: no clipping; out-of-range
+        values are then counted beyond the default clip).
     """
 
     name: str
@@ -70,6 +76,7 @@ class ServedFeature:
     stats: Optional[Tuple[Sequence[float], Sequence[float]]] = None
     frontend: Optional[str] = None
     uses_length: bool = False
+    clip_sigma: float = 0.0
 
     @property
     def length_name(self) -> str:
@@ -222,22 +229,34 @@ class ServingModule(tf.Module):
                  lengths: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         """Normalises checked raw features, zeroes padded frames, runs the model."""
         inputs = {}
+        batch = tf.shape(raw[self._features[0].name])[0]
+        far = tf.zeros([batch], tf.int32)
+        max_abs_z = tf.zeros([batch], tf.float32)
         for feature in self._features:
             x = raw[feature.name]
+            mask = None
+            if feature.sequence:
+                mask = tf.sequence_mask(lengths[feature.name], tf.shape(x)[1])
             if feature.stats is not None:
                 normalise = norm.global_normaliser(feature.stats, feature.dim,
                                                    norm.DEFAULT_STD_FLOOR, feature.name)
                 x = normalise(x, None)
+                count, largest = norm.out_of_range(
+                    x, feature.clip_sigma or norm.DEFAULT_CLIP_SIGMA, mask)
+                far, max_abs_z = far + count, tf.maximum(max_abs_z, largest)
+                x = norm.clip(x, feature.clip_sigma)
             if feature.sequence:
                 # The reader pads normalised batches with zeros (the normalised mean);
                 # padding sent by a client is raw, so it is replaced here.
-                mask = tf.sequence_mask(lengths[feature.name], tf.shape(x)[1])
                 x = tf.where(mask[:, :, None], x, tf.zeros_like(x))
                 if feature.uses_length:
                     inputs[feature.length_name] = lengths[feature.name]
             inputs[feature.name] = x
         outputs = self.model(inputs, training=False)
-        return {head: tf.cast(value, tf.float32) for head, value in outputs.items()}
+        result = {head: tf.cast(value, tf.float32) for head, value in outputs.items()}
+        result[contract.OUT_OF_RANGE_OUTPUT] = far
+        result[contract.MAX_ABS_Z_OUTPUT] = max_abs_z
+        return result
 
     def _check_raw(self, where: str, raw: Mapping[str, tf.Tensor],
                    lengths: Mapping[str, tf.Tensor]):
