@@ -14,6 +14,8 @@ commas or given as repeated flags. The table has one row per file (``file``,
 
 from __future__ import annotations
 
+import sys
+
 from absl import flags
 
 from pipelines import cli
@@ -53,6 +55,10 @@ def main(argv) -> None:
                                           batch_size=FLAGS.batch_size)
     for line in result.summary_lines():
         print(line)
+    if result.all_rejected:
+        print(f"error: all {result.inputs} input file(s) were rejected, see "
+              f"{result.rejects_path}", file=sys.stderr)
+        sys.exit(1)
 
 
 BINARY = cli.Binary("tfser-predict", __doc__, define_flags, main)

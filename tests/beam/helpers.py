@@ -1,5 +1,6 @@
 """Helpers of the featurization tests: config paths, decoding, small tables, WAV files."""
 
+import contextlib
 import os
 
 import numpy as np
@@ -10,6 +11,7 @@ import tensorflow as tf
 from tfser import annotations
 from tfser import beam as tfser_beam
 from tfser.features import example_codec
+from tfser.features import registry
 
 CONFIG_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "configs",
                                            "featurize"))
@@ -67,3 +69,27 @@ def subset_table(table, directory, utterances_per_speaker=2, speakers=3, extra_r
 def write_wav(path, samples, sample_rate=16000):
     soundfile.write(str(path), np.asarray(samples, np.float32), sample_rate, subtype="PCM_16")
     return str(path)
+
+
+def scalar_feature(name, function, description):
+    """A test-only feature computing one value per utterance, ``function(waveform)``."""
+
+    def factory(sample_rate):
+        del sample_rate
+
+        def extract(waveform):
+            return np.array([function(waveform)], np.float32)
+
+        return extract
+
+    return registry.FeatureDefinition(example_codec.FeatureSpec(name, 1), factory, description)
+
+
+@contextlib.contextmanager
+def registered(definition):
+    """Registers a feature definition for the duration of the block."""
+    registry.register(definition)
+    try:
+        yield definition
+    finally:
+        registry.unregister(definition.name)

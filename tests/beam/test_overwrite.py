@@ -1,5 +1,7 @@
 """Output replacement: refused without overwrite, atomic with it, untouched on failure."""
 
+import io
+import logging
 import os
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from tfser import beam as tfser_beam
 from tfser.features import example_codec
 from tfser.features import registry
+from tfser.testing.processes import dead_pid
 
 from tests.beam.helpers import config_path, subset_table
 
@@ -53,6 +56,19 @@ def test_existing_output_is_refused_then_replaced_atomically(tiny_table, tmp_pat
     assert "examples/synthetic_S01F-00000-of-00001.tfrecord" in after
     assert second.info["config"]["num_shards"] == 1
     assert _siblings(out) == ["features"]                  # no temp or old directory left
+
+
+def test_a_later_run_removes_temp_folders_of_killed_runs_only(tiny_table, tmp_path, caplog):
+    """A SIGKILLed featurize leaves <out>.tmp-<pid>/; the next run removes it (issue 10.7)."""
+    out = str(tmp_path / "features")
+    dead = f"{out}.tmp-{dead_pid()}"
+    live = f"{out}.tmp-{os.getppid()}"  # a running process: maybe a concurrent run
+    for folder in (dead, live):
+        os.makedirs(os.path.join(folder, "examples"))
+    with caplog.at_level(logging.INFO, logger="tfser"):
+        tfser_beam.build_pipeline(_config(), tiny_table, out)
+    assert _siblings(out) == sorted(["features", os.path.basename(live)])
+    assert f"removed {dead}" in caplog.text and f"keeping {live}" in caplog.text
 
 
 def _crash(sample_rate):

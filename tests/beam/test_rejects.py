@@ -9,10 +9,8 @@ import pytest
 
 from tfser import beam as tfser_beam
 from tfser.beam import work
-from tfser.features import example_codec
-from tfser.features import registry
 
-from tests.beam.helpers import subset_table, write_wav
+from tests.beam.helpers import registered, scalar_feature, subset_table, write_wav
 
 EXPECTED = {
     "bad_corrupt": work.UNREADABLE_AUDIO,
@@ -23,23 +21,16 @@ EXPECTED = {
 }
 
 
-def _peak_dbfs(sample_rate):
-    del sample_rate
-
-    def extract(waveform):
-        with np.errstate(divide="ignore"):
-            return np.array([20.0 * np.log10(np.max(np.abs(waveform)))], np.float32)
-
-    return extract
+def _peak_dbfs(waveform):
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(np.max(np.abs(waveform)))
 
 
 @pytest.fixture(scope="module")
 def peak_feature():
     """A test-only feature that is -inf on digital silence (a NaN-producing front-end)."""
-    definition = registry.register(registry.FeatureDefinition(
-        example_codec.FeatureSpec("test_peak_dbfs", 1), _peak_dbfs, "peak level (test)"))
-    yield definition
-    registry.unregister(definition.name)
+    with registered(scalar_feature("test_peak_dbfs", _peak_dbfs, "peak level (test)")) as d:
+        yield d
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,8 @@ def test_predict_files_with_the_waveform_signature(exports, wav_dir, tmp_path):
     table = pd.read_csv(out)
     classes = export.read_classes(exports["001_hard"])["emotion"]
     assert list(table.columns) == (["file", "duration_s", "emotion/pred"]
-                                   + [f"emotion/p/{c}" for c in classes])
+                                   + [f"emotion/p/{c}" for c in classes]
+                                   + ["out_of_range_features", "max_abs_z"])
     assert len(table) == 3 and all(os.path.exists(f) for f in table["file"])
     probabilities = table[[f"emotion/p/{c}" for c in classes]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -127,8 +128,16 @@ def test_the_binaries_export_and_predict(runs, exports, wav_dir, tmp_path):
     predicting = _start_binary("pipelines.predict", f"--model={exports['001_hard']}",
                                f"--inputs={wav_dir}/sub,{wav_dir}/corrupt.wav",
                                f"--out={out}")
+    # Every input rejected: exit status 1 (it was 0, issue 10.9).
+    all_bad = _start_binary("pipelines.predict", f"--model={exports['001_hard']}",
+                            f"--inputs={wav_dir}/corrupt.wav,{wav_dir}/empty.wav",
+                            f"--out={tmp_path / 'bad.csv'}")
     export_out, export_err = exporting.communicate(timeout=300)
     predict_out, predict_err = predicting.communicate(timeout=300)
+    bad_out, bad_err = all_bad.communicate(timeout=300)
+    assert all_bad.returncode == 1, bad_err[-3000:]
+    assert "in = written + rejected: 2 = 0 + 2" in bad_out
+    assert "error: all 2 input file(s) were rejected" in bad_err
     assert exporting.returncode == 0, export_err[-3000:]
     assert "signature serve_waveform: waveform float32[None, None]" in export_out
     assert "output emotion (hard, categorical): 8 units" in export_out
@@ -160,3 +169,18 @@ def test_served_columns_carry_the_evaluation_names(head_type, kind, output):
     assert decisions == ([layout.pred_column(r) for r in layout.raters]
                          if kind == "per_rater" else [] if kind == "dimensional"
                          else [layout.pred_column()])
+
+
+def test_dangling_links_in_a_folder_are_rejected(exports, tmp_path):
+    """Issue 10.9: a walked folder skipped dangling links (neither written nor rejected)."""
+    folder = tmp_path / "moved"
+    folder.mkdir()
+    os.symlink(str(tmp_path / "gone.wav"), str(folder / "link.wav"))
+    (folder / "empty.wav").write_bytes(b"")
+    out = str(tmp_path / "p.csv")
+    result = export.predict_files(exports["001_hard"], str(folder), out)
+    assert (result.inputs, result.written) == (2, 0) and result.all_rejected
+    reasons = {os.path.basename(path): (reason, detail)
+               for path, reason, detail in result.rejects}
+    assert reasons["link.wav"][0] == "dangling_symlink"
+    assert "gone.wav" in reasons["link.wav"][1] and "does not exist" in reasons["link.wav"][1]

@@ -8,7 +8,7 @@ rate and returned as float32 in [-1, 1].
 Every failure raises :class:`AudioError` (a ``ValueError``) whose message starts with
 the file path and says what is wrong, because corpus copies fail in recognisable ways:
 
-* the file is missing, or is a folder;
+* the file is missing, is a folder, or is a symbolic link to a missing file;
 * it is not audio at all - most often a git-LFS pointer stub (a ~130-byte text file
   starting ``version https://git-lfs``) left by a zip download or a clone without
   ``git lfs pull``, which is reported as such;
@@ -22,7 +22,8 @@ least ``clip_fraction`` (0.1 % by default) of the samples sit at full scale a
 
 :func:`probe` reads only the header (for durations in annotation tables);
 :func:`read_audio` decodes; :func:`check_audio` runs both and also flags silent files,
-returning problems as text instead of raising (for corpus audio reports).
+and reports files that are too long, returning problems as text instead of raising
+(for corpus audio reports and featurize's ``audio_checks``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ DEFAULT_CLIP_FRACTION = 0.001
 FULL_SCALE = 32767.0 / 32768.0
 # RMS below this level (dB relative to full scale) counts as silence in check_audio.
 DEFAULT_SILENCE_DBFS = -60.0
+# Longest utterance tfser featurizes or serves: 10 minutes. Longer inputs are almost
+# always a mistake (a whole session instead of its segments, a wrong sample rate, int16
+# samples read as frames). Featurize checks it (audio_checks) and every export refuses
+# longer requests, so training never sees what serving would refuse.
+MAX_DURATION_S = 600.0
+# Kinds of problem check_audio reports beyond decoding: the word before the colon.
+SILENT, CLIPPED, TOO_LONG = "silent", "clipped", "too long"
+# Problem of a symbolic link whose target is missing (a moved or unmounted corpus).
+DANGLING_LINK = "dangling symbolic link"
 # End times may overshoot the file by this much (rounding in annotation tools) before
 # a segment is treated as lying outside the file.
 SEGMENT_TOLERANCE_S = 0.05
@@ -96,6 +106,9 @@ def is_lfs_pointer(path: str) -> bool:
 
 
 def _check_exists(path: str) -> None:
+    if os.path.islink(path) and not os.path.exists(path):
+        raise AudioError(path, f"{DANGLING_LINK}: points to {os.readlink(path)!r}, which "
+                               "does not exist")
     if not os.path.exists(path):
         raise AudioError(path, "file not found")
     if os.path.isdir(path):
@@ -227,7 +240,7 @@ def _clipping_problem(data: np.ndarray, clip_fraction: Optional[float]) -> Optio
         return None
     share = clipped_fraction(data)
     if share > 0 and share >= clip_fraction:
-        return (f"clipped: {100.0 * share:.2f}% of samples are at full scale "
+        return (f"{CLIPPED}: {100.0 * share:.2f}% of samples are at full scale "
                 f"(threshold {100.0 * clip_fraction:.2f}%)")
     return None
 
@@ -273,7 +286,8 @@ def read_audio(path: str, sample_rate: Optional[int] = DEFAULT_SAMPLE_RATE,
 def check_audio(path: str, min_duration_s: float = 0.0,
                 silence_dbfs: float = DEFAULT_SILENCE_DBFS,
                 start_s: Optional[float] = None, end_s: Optional[float] = None,
-                clip_fraction: Optional[float] = DEFAULT_CLIP_FRACTION) -> List[str]:
+                clip_fraction: Optional[float] = DEFAULT_CLIP_FRACTION,
+                max_duration_s: Optional[float] = None) -> List[str]:
     """Opens and decodes a file and lists what is wrong with it (empty list = usable).
 
     Used for corpus audio reports, where one bad file must not stop the run. Decoding
@@ -287,20 +301,28 @@ def check_audio(path: str, min_duration_s: float = 0.0,
       start_s: Optional segment start in seconds.
       end_s: Optional segment end in seconds.
       clip_fraction: Share of full-scale samples reported as clipping.
+      max_duration_s: Longer (segments of) files are reported as too long (None: no
+        limit; :data:`MAX_DURATION_S` is the one featurize and serving use).
 
     Returns:
-      Problems in words, e.g. ``["silent: RMS -inf dBFS < -60.0 dBFS"]``.
+      Problems in words, e.g. ``["silent: RMS -inf dBFS < -60.0 dBFS"]``; the word
+      before the colon is :data:`SILENT`, :data:`CLIPPED` or :data:`TOO_LONG` for
+      files that decode.
     """
     try:
-        data, _ = _decode_checked(os.fspath(path), start_s, end_s, min_duration_s)
+        data, info = _decode_checked(os.fspath(path), start_s, end_s, min_duration_s)
     except AudioError as error:
         return [error.problem]
     problems = []
+    seconds = data.shape[0] / float(info.sample_rate)
+    if max_duration_s is not None and seconds > max_duration_s:
+        problems.append(f"{TOO_LONG}: lasts {seconds:.1f} s, longer than the maximum "
+                        f"{max_duration_s:g} s")
     clipping = _clipping_problem(data, clip_fraction)
     if clipping:
         problems.append(clipping)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     level = rms_dbfs(mono)
     if level < silence_dbfs:
-        problems.append(f"silent: RMS {level:.1f} dBFS < {silence_dbfs:.1f} dBFS")
+        problems.append(f"{SILENT}: RMS {level:.1f} dBFS < {silence_dbfs:.1f} dBFS")
     return problems

@@ -17,6 +17,9 @@ naming the key. Example::
     continuous: false                 # true: one example per traced recording (003)
     traces: {head: traces, attributes: [arousal, valence, liking], rater: consensus,
              rate_hz: 10.0, label_shift_s: 0.0, features: [au]}   # continuous only
+    audio_checks: {policy: warn, silence_dbfs: -60.0, clip_fraction: 0.001,
+                   max_duration_s: 600.0}   # policy: warn | reject | off
+    clip_sigma: 6.0                   # normalised features clipped to +-6 sigma (0: off)
 
 Overrides use dotted keys and YAML values, e.g. ``split.protocol=loso``,
 ``feature_sets=[egemaps_functionals]``, ``labels.views.0.params.a=0.75``.
@@ -31,10 +34,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import yaml
 
+from tfser.audio import audio_io
 from tfser.config import checks
 from tfser.config import overrides as overrides_lib
 from tfser.beam import work
 from tfser.beam import label_fields
+from tfser.features import dataset_info as features_info
 from tfser.features import registry
 from tfser.labels import LabelSpec
 
@@ -100,6 +105,51 @@ class TraceConfig:
                                          allow_empty=True))
 
 
+AUDIO_POLICIES = ("warn", "reject", "off")
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioChecksConfig:
+    """The audio checks of annotate's audio report, applied to every featurized utterance.
+
+    Attributes:
+      policy: ``warn`` (keep the utterance, count and log it), ``reject`` (reject it,
+        and its augmented copies, with the problem as reason) or ``off``.
+      silence_dbfs: RMS level below which audio counts as silent.
+      clip_fraction: Share of full-scale samples from which audio counts as clipped.
+      max_duration_s: Longest utterance; the default is the limit every export
+        enforces, so training never learns from what serving refuses.
+    """
+
+    policy: str = "warn"
+    silence_dbfs: float = audio_io.DEFAULT_SILENCE_DBFS
+    clip_fraction: float = audio_io.DEFAULT_CLIP_FRACTION
+    max_duration_s: float = audio_io.MAX_DURATION_S
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "AudioChecksConfig":
+        _check.fields(data, cls, "audio_checks")
+        merged = {**dataclasses.asdict(cls()), **data}
+        silence = _check.number(merged["silence_dbfs"], "audio_checks.silence_dbfs",
+                                minimum=-200.0)
+        if silence > 0.0:
+            _check.fail("audio_checks.silence_dbfs", f"must be a level in dBFS between -200 "
+                                                     f"and 0, got {silence!r}")
+        clip = _check.number(merged["clip_fraction"], "audio_checks.clip_fraction",
+                             strict=True)
+        if clip > 1.0:
+            _check.fail("audio_checks.clip_fraction", f"must be a share in (0, 1], got {clip!r}")
+        return cls(policy=_check.choice(merged["policy"], "audio_checks.policy", AUDIO_POLICIES),
+                   silence_dbfs=silence, clip_fraction=clip,
+                   max_duration_s=_check.number(merged["max_duration_s"],
+                                                "audio_checks.max_duration_s", strict=True))
+
+    def check_args(self) -> Dict[str, float]:
+        """Keyword arguments of :func:`tfser.audio.audio_io.check_audio`."""
+        return {"silence_dbfs": self.silence_dbfs, "clip_fraction": self.clip_fraction,
+                "max_duration_s": self.max_duration_s}
+
+
 @dataclasses.dataclass(frozen=True)
 class FeaturizeConfig:
     """A validated featurization configuration (build with :meth:`from_dict`).
@@ -119,6 +169,10 @@ class FeaturizeConfig:
       continuous: One example per traced recording with a sequence target (003);
         otherwise recordings with label traces are left out.
       traces: Continuous settings.
+      audio_checks: Silence, clipping and duration checks and what to do on a finding.
+      clip_sigma: The reader and the export clip normalised features to +-this many
+        standard deviations of the training statistics (0: no clipping), so that one
+        exploding feature cannot drive a prediction.
       name: Free name of the configuration.
       description: Free text.
     """
@@ -133,6 +187,8 @@ class FeaturizeConfig:
     num_shards: int = 1
     continuous: bool = False
     traces: TraceConfig = TraceConfig()
+    audio_checks: AudioChecksConfig = AudioChecksConfig()
+    clip_sigma: float = features_info.DEFAULT_CLIP_SIGMA
     name: str = ""
     description: str = ""
 
@@ -179,6 +235,8 @@ class FeaturizeConfig:
             min_duration_s=_check.number(data.get("min_duration_s", 0.0), "min_duration_s"),
             num_shards=_check.integer(data.get("num_shards", 1), "num_shards", 1),
             continuous=continuous, traces=traces,
+            audio_checks=AudioChecksConfig.from_dict(data.get("audio_checks") or {}),
+            clip_sigma=_clip_sigma(data.get("clip_sigma", features_info.DEFAULT_CLIP_SIGMA)),
             name=str(data.get("name", "")), description=str(data.get("description", "")))
         _check_continuous(config)
         return config
@@ -194,6 +252,8 @@ class FeaturizeConfig:
             "speed_perturb": list(self.speed_perturb), "sample_rate": self.sample_rate,
             "min_duration_s": self.min_duration_s, "num_shards": self.num_shards,
             "continuous": self.continuous,
+            "audio_checks": dataclasses.asdict(self.audio_checks),
+            "clip_sigma": self.clip_sigma,
         }
         if self.continuous:
             traces = dataclasses.asdict(self.traces)
@@ -237,6 +297,15 @@ def _normalisation(value: Any, features: Tuple[str, ...]) -> Dict[str, str]:
         out[name] = _check.choice(value.get(name, DEFAULT_NORMALISATION),
                                   f"normalisation.{name}", NORMALISATIONS)
     return out
+
+
+def _clip_sigma(value: Any) -> float:
+    # Below ~3 sigma clipping would cut ordinary training data, not outliers.
+    clip = _check.number(value, "clip_sigma")
+    if 0.0 < clip < 3.0:
+        _check.fail("clip_sigma", f"must be 0 (no clipping) or at least 3 standard deviations, "
+                            f"got {value!r}")
+    return clip
 
 
 def _check_continuous(config: FeaturizeConfig) -> None:

@@ -120,6 +120,10 @@ def count_outcomes(plan: Plan, written: List[dict], rejects: List[dict]) -> Dict
         if variant != work.ORIGINAL:
             augmented.update(counter)
     reasons = collections.Counter(r["reason"] for r in rejects if r["variant"] == work.ORIGINAL)
+    flagged = [{"utt_id": r["utt_id"], "problems": r["audio_problems"]} for r in written
+               if r["variant"] == work.ORIGINAL and r.get("audio_problems")]
+    kinds = collections.Counter(work.audio_check_reason(p) for f in flagged
+                                for p in f["problems"])
     not_selected = collections.Counter(reason for _, reason in plan.not_selected)
     return {
         "table_utterances": int(len(plan.table.utterances)),
@@ -135,6 +139,12 @@ def count_outcomes(plan: Plan, written: List[dict], rejects: List[dict]) -> Dict
                         for s, c in sorted(by_speaker.items())},
         "audio_seconds": round(sum(r["audio_s"] for r in written
                                    if r["variant"] == work.ORIGINAL), 3),
+        # Utterances the audio checks flagged but kept (policy warn); with policy
+        # reject they are in rejected_by_reason instead.
+        "audio_checks": {"policy": plan.config.audio_checks.policy,
+                         "written_with_problems": len(flagged),
+                         "by_problem": dict(sorted(kinds.items())),
+                         "utterances": sorted(flagged, key=lambda f: f["utt_id"])},
     }
 
 

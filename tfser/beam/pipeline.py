@@ -15,6 +15,9 @@ Output replacement is atomic: everything is written into ``<out>.tmp-<pid>`` bes
 the output directory, which is then renamed into place (an existing directory, only
 with ``overwrite``, is first renamed aside and deleted after the swap), so a reader
 never sees a mix of old and new shards, and a failed run leaves the old output intact.
+A run killed outright (SIGKILL) cannot clean up; the next run of the same output
+removes every ``<out>.tmp-<pid>`` whose process is gone and logs it
+(:mod:`tfser.fileio.stale`).
 The output directory must be on a file system the driver can rename in (local disk or
 a shared mount reachable by every worker).
 
@@ -49,6 +52,8 @@ from tfser.beam import plan as plan_lib
 from tfser.beam import shards
 from tfser.beam import transforms
 from tfser.beam.config import FeaturizeConfig
+from tfser.fileio import atomic
+from tfser.fileio import stale
 
 _LOG = logging.getLogger("tfser.beam")
 WORK_DIR = "_work"
@@ -98,11 +103,30 @@ class FeaturizeResult:
                          f"rejected {augmented['rejected']}")
         for reason, number in counts["rejected_by_reason"].items():
             lines.append(f"  rejected, {reason}: {number}")
+        lines.extend(audio_check_lines(counts))
         speed = 1.0 / self.real_time_factor if self.real_time_factor else float("nan")
         lines.append(f"{self.seconds:.1f} s, {self.utterances_per_second:.2f} utt/s, "
                      f"{counts['audio_seconds']:.1f} s of audio, real-time factor "
                      f"{self.real_time_factor:.4f} ({speed:.1f}x real time)")
         return lines
+
+
+def audio_check_lines(counts: Mapping[str, Any], shown: int = 5) -> List[str]:
+    """What the summary says about utterances the audio checks flagged but kept."""
+    checks = counts.get("audio_checks") or {}
+    flagged = checks.get("written_with_problems", 0)
+    if not flagged:
+        return []
+    kinds = ", ".join(f"{reason} {number}" for reason, number in checks["by_problem"].items())
+    lines = [f"WARNING: {flagged} written utterance(s) failed the audio checks ({kinds}); "
+             f"kept because audio_checks.policy is {checks['policy']} (set it to reject "
+             "to leave them out)"]
+    for entry in checks["utterances"][:shown]:
+        lines.append(f"  {entry['utt_id']}: {'; '.join(entry['problems'])}")
+    if flagged > shown:
+        lines.append(f"  ... {flagged - shown} more in dataset_info.json "
+                     "(counts.audio_checks)")
+    return lines
 
 
 def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
@@ -225,9 +249,10 @@ def build_pipeline(config: FeaturizeConfig, table_dir: str, out_dir: str,
     table = annotations.load_table(table_dir)
     plan = plan_lib.make_plan(config, table)
     options = make_pipeline_options(pipeline_options)
-    tmp_dir = f"{out_dir}.tmp-{os.getpid()}"
-    if os.path.lexists(tmp_dir):
-        shutil.rmtree(tmp_dir)  # left by an earlier crashed run of this very process id
+    # Runs killed with SIGKILL leave their <out>.tmp-<pid> behind; this one's own
+    # name is among them when an earlier run had the same pid.
+    stale.remove_stale_temps(out_dir, _LOG)
+    tmp_dir = atomic.temp_sibling(out_dir)
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     _LOG.info("featurizing %d utterances (%d not selected) with %s into %s",
               len(plan.items), len(plan.not_selected), list(config.all_features), out_dir)
@@ -239,4 +264,6 @@ def build_pipeline(config: FeaturizeConfig, table_dir: str, out_dir: str,
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
+    for line in audio_check_lines(info["counts"]):
+        _LOG.warning("%s", line)
     return FeaturizeResult(out_dir=out_dir, info=info, seconds=time.perf_counter() - started)

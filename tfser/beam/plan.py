@@ -176,7 +176,9 @@ def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
         label_specs=tuple(label_specs), sample_rate=config.sample_rate,
         min_duration_s=config.min_duration_s, num_shards=config.num_shards,
         trace_head=trace_cfg.head if config.continuous else None,
-        trace_shift=label_fields.shift_frames(trace_cfg.label_shift_s, trace_cfg.rate_hz))
+        trace_shift=label_fields.shift_frames(trace_cfg.label_shift_s, trace_cfg.rate_hz),
+        audio_policy=config.audio_checks.policy,
+        audio_check_args=config.audio_checks.check_args())
     return Plan(config=config, table=table, selected=selected, not_selected=not_selected,
                 derived=derived, protocol=protocol, items=items, groups=groups,
                 feature_specs=[d.spec for d in definitions] + trace_specs,

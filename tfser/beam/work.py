@@ -13,7 +13,12 @@ augmented variant of the utterance, each counted in its own column):
 1. no head has a label (``no label for any head``); partial labels are kept, masked;
 2. the audio cannot be read (``unreadable audio``) or is empty / shorter than
    ``min_duration_s`` (``audio empty or too short``);
-3. per variant: a front-end fails (``feature extraction failed``), returns NaN/inf
+3. the audio checks of annotate's audio report (:func:`tfser.audio.audio_io.check_audio`:
+   silence, clipping, longer than the export limit): with policy ``reject`` the
+   utterance is rejected (``silent audio``, ``clipped audio``, ``audio too long``; the
+   first problem is the reason, all of them the detail); with ``warn`` it is written
+   and its problems travel with its summary, for the driver to count and log;
+4. per variant: a front-end fails (``feature extraction failed``), returns NaN/inf
    (``NaN features``), a feature trace is missing (``missing feature trace``) or a
    continuous recording has no frames left to align (``no frames to align``).
 """
@@ -42,8 +47,15 @@ FEATURE_ERROR = "feature extraction failed"
 NAN_FEATURES = "NaN features"
 MISSING_TRACE = "missing feature trace"
 NO_FRAMES = "no frames to align"
+SILENT_AUDIO = "silent audio"
+CLIPPED_AUDIO = "clipped audio"
+LONG_AUDIO = "audio too long"
+# check_audio's problem kind -> reject reason (audio_checks policy ``reject``).
+AUDIO_CHECK_REASONS = {audio_io.SILENT: SILENT_AUDIO, audio_io.CLIPPED: CLIPPED_AUDIO,
+                       audio_io.TOO_LONG: LONG_AUDIO}
 REASONS = (NO_LABEL, UNREADABLE_AUDIO, SHORT_AUDIO, FEATURE_ERROR, NAN_FEATURES, MISSING_TRACE,
-           NO_FRAMES)
+           NO_FRAMES, SILENT_AUDIO, CLIPPED_AUDIO, LONG_AUDIO)
+AUDIO_POLICY_OFF, AUDIO_POLICY_WARN, AUDIO_POLICY_REJECT = "off", "warn", "reject"
 # AudioError problems that mean "nothing (or too little) to hear" rather than "broken".
 _SHORT_MARKERS = ("holds no samples", "shorter than the minimum")
 
@@ -94,6 +106,8 @@ class WorkSettings:
       num_shards: Files per shard group.
       trace_head: Name of the sequence head, or None for utterance-level runs.
       trace_shift: Annotation-delay compensation in trace frames.
+      audio_policy: ``off``, ``warn`` or ``reject`` (see the module docstring).
+      audio_check_args: Keyword arguments of ``audio_io.check_audio`` (thresholds).
     """
 
     definitions: Tuple[registry.FeatureDefinition, ...]
@@ -104,6 +118,8 @@ class WorkSettings:
     num_shards: int = 1
     trace_head: Optional[str] = None
     trace_shift: int = 0
+    audio_policy: str = AUDIO_POLICY_OFF
+    audio_check_args: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,12 +135,14 @@ class Written:
     audio_s: float
     frames: Mapping[str, int]
     moments: Mapping[str, stats_lib.Moments]
+    audio_problems: Tuple[str, ...] = ()
 
     def record(self) -> Dict[str, Any]:
         """JSON-ready summary (without the example bytes)."""
         return {"utt_id": self.utt_id, "speaker_id": self.speaker_id, "variant": self.variant,
                 "group": self.group, "shard": self.shard, "audio_s": self.audio_s,
-                "frames": dict(self.frames), "bytes": len(self.serialized)}
+                "frames": dict(self.frames), "bytes": len(self.serialized),
+                "audio_problems": list(self.audio_problems)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +197,19 @@ def _read(item: WorkItem, settings: WorkSettings):
         short = any(marker in error.problem for marker in _SHORT_MARKERS)
         return None, (SHORT_AUDIO if short else UNREADABLE_AUDIO, str(error))
     return waveform, None
+
+
+def _audio_problems(item: WorkItem, settings: WorkSettings) -> Tuple[str, ...]:
+    """Findings of the audio checks (empty when the policy is ``off``)."""
+    if settings.audio_policy == AUDIO_POLICY_OFF:
+        return ()
+    return tuple(audio_io.check_audio(item.audio_path, start_s=item.start_s, end_s=item.end_s,
+                                      **dict(settings.audio_check_args)))
+
+
+def audio_check_reason(problem: str) -> str:
+    """The reject reason of one ``check_audio`` finding (``silent: ...`` -> silent audio)."""
+    return AUDIO_CHECK_REASONS.get(problem.split(":", 1)[0], UNREADABLE_AUDIO)
 
 
 def _extract(extractors: Sequence[registry.FeatureExtractor], waveform: np.ndarray):
@@ -247,6 +278,11 @@ def featurize_item(item: WorkItem, extractors: Sequence[registry.FeatureExtracto
     if problem:
         yield from _reject_all(item, *problem)
         return
+    audio_problems = _audio_problems(item, settings)
+    if audio_problems and settings.audio_policy == AUDIO_POLICY_REJECT:
+        yield from _reject_all(item, audio_check_reason(audio_problems[0]),
+                               "; ".join(audio_problems))
+        return
     specs = {spec.head: spec for spec in settings.label_specs}
     shard = shard_of(item.utt_id, settings.num_shards)
     for variant, factor in _variants(item):
@@ -273,4 +309,4 @@ def featurize_item(item: WorkItem, extractors: Sequence[registry.FeatureExtracto
         yield Written(item.utt_id, item.speaker_id, variant, group, shard, serialized,
                       audio_s=len(signal) / float(settings.sample_rate),
                       frames={k: int(v.shape[0]) for k, v in features.items() if v.ndim == 2},
-                      moments=moments)
+                      moments=moments, audio_problems=audio_problems)

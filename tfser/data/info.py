@@ -102,6 +102,11 @@ class DatasetInfo:
     def _normalisation(self) -> Mapping:
         return self.raw.get("normalisation", {})
 
+    @property
+    def clip_sigma(self) -> float:
+        """Clip of normalised features (featurize config ``clip_sigma``; 0: none)."""
+        return sidecar.clip_sigma(self.raw)
+
     def default_normalisation(self, feature: str) -> str:
         """The method the featurize config chose for a feature set."""
         return self._normalisation().get("method", {}).get(feature, DEFAULT_NORMALISATION)

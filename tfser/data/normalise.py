@@ -10,7 +10,14 @@ turns them into constant tensors and small functions that run inside ``tf.data``
   (habitual pitch, loudness), the usual practice for speaker-independent SER.
 * ``none``: identity.
 
-Every std is floored so that constant dimensions do not blow up to inf/NaN.
+Every std is floored so that constant dimensions do not blow up to inf/NaN, and the
+normalised values are clipped to +-``clip_sigma`` (:func:`clip`; the featurize config's
+``clip_sigma``, recorded in ``dataset_info.json``): a ratio feature whose training mean
+is near zero (eGeMAPS' coefficients of variation) can land hundreds of standard
+deviations away on an unusual recording, and one such value would otherwise decide the
+prediction. Values inside the range are left bit-identical. Training input
+(:mod:`tfser.data.reader`) and every export (:mod:`tfser.export.serving`) clip with
+this same function; :func:`out_of_range` counts what it cuts.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from typing import Callable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
+
+from tfser.features.dataset_info import DEFAULT_CLIP_SIGMA  # noqa: F401  (re-exported)
 
 MODES = ("global", "per_speaker", "none")
 DEFAULT_STD_FLOOR = 1e-3
@@ -42,15 +51,47 @@ def _as_mean_scale(stats: Stats, dim: int, what: str,
     return mean.astype(np.float32), scale.astype(np.float32)
 
 
+def clip(normalised: tf.Tensor, clip_sigma: Optional[float]) -> tf.Tensor:
+    """``normalised`` limited to ``[-clip_sigma, clip_sigma]`` (unchanged for None or 0).
+
+    Values inside the range pass through bit-identical (a min and a max, no arithmetic).
+    """
+    if not clip_sigma:
+        return normalised
+    return tf.clip_by_value(normalised, -float(clip_sigma), float(clip_sigma))
+
+
+def out_of_range(normalised: tf.Tensor, threshold: float, valid: Optional[tf.Tensor] = None,
+                 ) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Per example: how many normalised values lie beyond ``+-threshold``, and max |z|.
+
+    Args:
+      normalised: ``[B, D]`` or ``[B, T, D]`` normalised (unclipped) values.
+      threshold: Number of standard deviations (the clip).
+      valid: Optional ``[B, T]`` mask of real (not padded) frames.
+
+    Returns:
+      ``(count int32 [B], max_abs float32 [B])``.
+    """
+    magnitude = tf.abs(normalised)
+    if valid is not None:
+        magnitude = tf.where(valid[:, :, None], magnitude, tf.zeros_like(magnitude))
+    axes = list(range(1, len(normalised.shape)))
+    count = tf.reduce_sum(tf.cast(magnitude > threshold, tf.int32), axis=axes)
+    return count, tf.reduce_max(magnitude, axis=axes)
+
+
 def global_normaliser(stats: Stats, dim: int, std_floor: float = DEFAULT_STD_FLOOR,
-                      name: str = "feature") -> NormaliseFn:
-    """Returns ``fn(array, speaker_id) -> (array - mean) / max(std, std_floor)``.
+                      name: str = "feature", clip_sigma: Optional[float] = None
+                      ) -> NormaliseFn:
+    """Returns ``fn(array, speaker_id) -> (array - mean) / max(std, std_floor)``, clipped.
 
     Args:
       stats: ``(mean, std)``, each of length ``dim``.
       dim: Size of the feature's last axis; arrays may be ``[D]`` or ``[T, D]``.
       std_floor: Smallest std used for scaling.
       name: Feature name for error messages.
+      clip_sigma: Clip the result to +-this (None or 0: no clipping; see :func:`clip`).
 
     Raises:
       ValueError: On statistics of the wrong shape, non-finite or negative values.
@@ -60,7 +101,7 @@ def global_normaliser(stats: Stats, dim: int, std_floor: float = DEFAULT_STD_FLO
 
     def normalise(array, speaker_id):
         del speaker_id  # the same statistics for everyone
-        return (array - mean_t) * scale_t
+        return clip((array - mean_t) * scale_t, clip_sigma)
 
     return normalise
 
@@ -68,7 +109,8 @@ def global_normaliser(stats: Stats, dim: int, std_floor: float = DEFAULT_STD_FLO
 def per_speaker_normaliser(speaker_stats: Mapping[str, Stats], dim: int,
                            fallback: Optional[Stats] = None,
                            std_floor: float = DEFAULT_STD_FLOOR,
-                           name: str = "feature") -> NormaliseFn:
+                           name: str = "feature", clip_sigma: Optional[float] = None
+                           ) -> NormaliseFn:
     """Returns ``fn(array, speaker_id)`` scaling with the speaker's own statistics.
 
     Args:
@@ -79,6 +121,7 @@ def per_speaker_normaliser(speaker_stats: Mapping[str, Stats], dim: int,
         std 1); callers should check speaker coverage before building a dataset.
       std_floor: Smallest std used for scaling.
       name: Feature name for error messages.
+      clip_sigma: Clip the result to +-this (None or 0: no clipping; see :func:`clip`).
 
     Raises:
       ValueError: On no speakers or bad statistics.
@@ -102,7 +145,7 @@ def per_speaker_normaliser(speaker_stats: Mapping[str, Stats], dim: int,
 
     def normalise(array, speaker_id):
         row = table.lookup(speaker_id)
-        return (array - tf.gather(means, row)) * tf.gather(scales, row)
+        return clip((array - tf.gather(means, row)) * tf.gather(scales, row), clip_sigma)
 
     return normalise
 

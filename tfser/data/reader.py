@@ -100,7 +100,8 @@ def _existing_files(info: DatasetInfo, fold: FoldKey, part: str,
 
 def _normalisers(info: DatasetInfo, fold: FoldKey, part: str, names: Sequence[str],
                  normalisation: Union[str, Mapping[str, str]],
-                 std_floor: float) -> Dict[str, norm.NormaliseFn]:
+                 std_floor: float, clip_sigma: Optional[float] = None
+                 ) -> Dict[str, norm.NormaliseFn]:
     """One in-graph normalisation function per selected feature."""
     if isinstance(normalisation, str):
         modes = {name: normalisation for name in names}
@@ -118,7 +119,7 @@ def _normalisers(info: DatasetInfo, fold: FoldKey, part: str, names: Sequence[st
             result[name] = norm.identity_normaliser()
         elif mode == "global":
             result[name] = norm.global_normaliser(info.global_stats(fold, name), dim,
-                                                  std_floor, name)
+                                                  std_floor, name, clip_sigma)
         else:
             stats = info.speaker_stats(name)
             missing = sorted(set(info.speakers(fold, part)) - set(stats))
@@ -129,7 +130,8 @@ def _normalisers(info: DatasetInfo, fold: FoldKey, part: str, names: Sequence[st
                 fallback = info.global_stats(fold, name)
             except ValueError:
                 fallback = None  # every speaker read has its own statistics anyway
-            result[name] = norm.per_speaker_normaliser(stats, dim, fallback, std_floor, name)
+            result[name] = norm.per_speaker_normaliser(stats, dim, fallback, std_floor, name,
+                                                       clip_sigma)
     return result
 
 
@@ -164,7 +166,8 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
                   deterministic: Optional[bool] = None,
                   num_parallel_calls: int = tf.data.AUTOTUNE, return_meta: bool = False,
                   lengths: bool = True, shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
-                  std_floor: float = norm.DEFAULT_STD_FLOOR) -> tf.data.Dataset:
+                  std_floor: float = norm.DEFAULT_STD_FLOOR,
+                  clip_sigma: Union[str, float, None] = "auto") -> tf.data.Dataset:
     """Builds the input pipeline of one fold's part (see the module docstring).
 
     Args:
@@ -201,6 +204,9 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
       lengths: Add ``"<name>_length"`` inputs for sequence features.
       shuffle_buffer: Examples held by the shuffle buffer.
       std_floor: Smallest std used in normalisation.
+      clip_sigma: Clip normalised features to +-this many standard deviations;
+        ``"auto"`` (default) takes the featurize config's ``clip_sigma`` from the
+        sidecar, None or 0 turns clipping off (see :mod:`tfser.data.normalise`).
 
     Returns:
       A ``tf.data.Dataset`` of ``(features, targets, sample_weights[, meta])``.
@@ -230,7 +236,10 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
     if clashes:
         raise ValueError(f"stored features {clashes} clash with length inputs; pass "
                          "lengths=False")
-    normalisers = _normalisers(info, fold, part, feature_names, normalisation, std_floor)
+    if clip_sigma == "auto":
+        clip_sigma = info.clip_sigma
+    normalisers = _normalisers(info, fold, part, feature_names, normalisation, std_floor,
+                               clip_sigma)
     if cache is None:
         cache = auto_cache(info, fold, part, include_variants, feature_specs, label_specs)
     parse = codec.make_parser(feature_specs, label_specs)

@@ -19,6 +19,7 @@ import json
 import os
 from typing import Any, Dict, List, Mapping, Optional
 
+from tfser.audio import audio_io
 from tfser.data import normalise as norm
 from tfser.features import opensmile_sets
 from tfser.features import spectrogram
@@ -34,14 +35,22 @@ FEATURES_SIGNATURE = "serving_default"
 WAVEFORM_SIGNATURE = "serve_waveform"
 EXAMPLE_SIGNATURE = "serve_tf_example"
 
+# Diagnostic outputs of every signature, beside the heads: per example, how many
+# normalised feature values lie beyond the clip (+-clip_sigma training standard
+# deviations; they were clipped before the model saw them) and the largest |z| before
+# clipping. Far-out inputs (another microphone, sample rate or language) show up here.
+OUT_OF_RANGE_OUTPUT = "out_of_range_features"
+MAX_ABS_Z_OUTPUT = "max_abs_z"
+DIAGNOSTIC_OUTPUTS = (OUT_OF_RANGE_OUTPUT, MAX_ABS_Z_OUTPUT)
+
 WAVEFORM_INPUT = "waveform"
 WAVEFORM_LENGTH_INPUT = "waveform_length"
 EXAMPLES_INPUT = "examples"
 
 # Longest input a signature accepts: 10 minutes. Longer requests are almost always a
 # client bug (a whole recording, wrong sample rate, int16 samples read as frames) and
-# would tie up a server for a long time.
-MAX_DURATION_S = 600.0
+# would tie up a server for a long time. Featurize applies the same limit.
+MAX_DURATION_S = audio_io.MAX_DURATION_S
 # Waveforms are float in [-1, 1]; resampling may overshoot full scale a little, so the
 # check is loose. It catches int16 samples sent without scaling by 1/32768.
 MAX_ABS_SAMPLE = 2.0
@@ -87,7 +96,7 @@ def opensmile_recipe(feature: str) -> Optional[Dict[str, str]]:
 
 
 def serving_normalisation(feature: str, training_mode: str, fold_name: str,
-                          stats: Optional[tuple]) -> Dict[str, Any]:
+                          stats: Optional[tuple], clip_sigma: float = 0.0) -> Dict[str, Any]:
     """How serving normalises one feature, in words and numbers.
 
     Args:
@@ -96,9 +105,11 @@ def serving_normalisation(feature: str, training_mode: str, fold_name: str,
         or ``none``).
       fold_name: The fold whose training speakers gave the statistics.
       stats: ``(mean, std)`` of the fold's training speakers (None for ``none``).
+      clip_sigma: Normalised values are clipped to +-this (0: no clipping).
 
     Returns:
-      ``{"training", "serving", "statistics", "std_floor", "mean", "std", "note"}``.
+      ``{"training", "serving", "statistics", "std_floor", "clip_sigma", "mean", "std",
+      "note"}``.
       A per-speaker feature is served with the fold's global statistics: a request
       carries no speaker, and an unseen speaker has no statistics of its own.
 
@@ -108,7 +119,7 @@ def serving_normalisation(feature: str, training_mode: str, fold_name: str,
     norm.check_mode(training_mode, feature)
     if training_mode == "none":
         return {"training": "none", "serving": "none", "statistics": None,
-                "std_floor": None, "mean": None, "std": None, "note": ""}
+                "std_floor": None, "clip_sigma": None, "mean": None, "std": None, "note": ""}
     if stats is None:
         raise ValueError(f"feature '{feature}' is normalised ({training_mode}) in training "
                          f"but fold '{fold_name}' has no global statistics")
@@ -119,7 +130,8 @@ def serving_normalisation(feature: str, training_mode: str, fold_name: str,
                 "can differ from those of the per-speaker evaluation)")
     return {"training": training_mode, "serving": "global",
             "statistics": f"fold '{fold_name}' training speakers (original examples)",
-            "std_floor": norm.DEFAULT_STD_FLOOR, "mean": [float(v) for v in stats[0]],
+            "std_floor": norm.DEFAULT_STD_FLOOR, "clip_sigma": float(clip_sigma),
+            "mean": [float(v) for v in stats[0]],
             "std": [float(v) for v in stats[1]], "note": note}
 
 

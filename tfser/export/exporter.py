@@ -32,6 +32,8 @@ from tfser.evaluation import columns
 from tfser.export import contract
 from tfser.export.serving import ServedFeature, ServingModule
 from tfser.features import example_codec as codec
+from tfser.fileio import atomic
+from tfser.fileio import stale
 from tfser.training import EmotionTask, load_params
 from tfser.training import run_dir
 from tfser.training.config import PARAMS_FILE
@@ -55,7 +57,8 @@ def _served_features(task: EmotionTask, model: keras.Model) -> List[ServedFeatur
         features.append(ServedFeature(
             name=name, dim=spec.dim, sequence=spec.sequence,
             frame_rate_hz=spec.frame_rate_hz, stats=stats, frontend=frontend,
-            uses_length=codec.length_key(name) in model_inputs))
+            uses_length=codec.length_key(name) in model_inputs,
+            clip_sigma=info.clip_sigma if stats is not None else 0.0))
     return features
 
 
@@ -87,18 +90,23 @@ def _signature_entries(module: ServingModule, outputs: Dict[str, Dict[str, Any]]
     out_entries = {head: contract.tensor_entry("float32", entry["shape"],
                                                f"{entry['kind']} head ({entry['type']})")
                    for head, entry in outputs.items()}
+    out_entries[contract.OUT_OF_RANGE_OUTPUT] = contract.tensor_entry(
+        "int32", [None], "normalised feature values beyond +-clip_sigma training standard "
+                         "deviations (clipped before the model)")
+    out_entries[contract.MAX_ABS_Z_OUTPUT] = contract.tensor_entry(
+        "float32", [None], "largest |normalised value| before clipping")
     features_inputs = {}
     for feature in module.features:
         if feature.sequence:
             features_inputs[feature.name] = contract.tensor_entry(
-                "float32", [None, None, feature.dim],
+                "float32", feature.input_shape,
                 "raw (unnormalised) frames, zero-padded to the longest example")
             if feature.uses_length:
                 features_inputs[feature.length_name] = contract.tensor_entry(
                     "int32", [None], f"true frame count of each '{feature.name}'")
         else:
             features_inputs[feature.name] = contract.tensor_entry(
-                "float32", [None, feature.dim], "raw (unnormalised) values")
+                "float32", feature.input_shape, "raw (unnormalised) values")
     signatures = {
         contract.FEATURES_SIGNATURE: {"inputs": features_inputs, "outputs": out_entries},
         contract.EXAMPLE_SIGNATURE: {
@@ -139,7 +147,7 @@ def build_features_asset(task: EmotionTask, module: ServingModule, model_dir: st
                  "length_input": feature.length_name if feature.uses_length else None,
                  "normalisation": contract.serving_normalisation(
                      feature.name, info.default_normalisation(feature.name), fold_name,
-                     feature.stats),
+                     feature.stats, feature.clip_sigma),
                  "frontend": (contract.frontend_settings(feature.frontend, sample_rate)
                               if feature.frontend else None)}
         features.append(entry)
@@ -213,6 +221,10 @@ def export_saved_model(model_dir: str, export_dir: str, checkpoint: str = "best"
               weights)
     model = keras.saving.load_model(weights, compile=False)
     missing = sorted(set(task.head_names) - set(model.output))
+    taken = sorted(set(task.head_names) & set(contract.DIAGNOSTIC_OUTPUTS))
+    if taken:
+        raise ValueError(f"head names {taken} are reserved for the export's diagnostic "
+                         "outputs; rename the heads")
     if missing:
         raise ValueError(f"{weights}: the model has no outputs {missing} (outputs: "
                          f"{sorted(model.output)})")
@@ -223,7 +235,11 @@ def export_saved_model(model_dir: str, export_dir: str, checkpoint: str = "best"
 
     parent = os.path.dirname(export_dir)
     os.makedirs(parent, exist_ok=True)
-    staged = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
+    # <export>.tmp-<pid>, so that a later export can tell a killed export's leftover
+    # from a live one's (TF Serving ignores it: not a numbered version folder).
+    stale.remove_stale_temps(export_dir, _LOG)
+    staged = atomic.temp_sibling(export_dir)
+    os.makedirs(staged)
     try:
         with tempfile.TemporaryDirectory() as assets_src:
             shutil.copyfile(params_path, os.path.join(assets_src, contract.PARAMS_ASSET))

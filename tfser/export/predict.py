@@ -11,7 +11,10 @@ what the model reads. Every file is decoded, mixed to mono and resampled with
   to ``serving_default``, which normalises them in-graph.
 
 Output table (CSV or Parquet, by the extension of ``out_path``), one row per file:
-``file``, ``duration_s`` and per head
+``file``, ``duration_s``, per head the columns below, then ``out_of_range_features``
+(normalised feature values beyond the export's ``clip_sigma``, clipped before the
+model; > 0 is also logged as a warning) and ``max_abs_z`` (largest |z| before
+clipping). Per head:
 
 =========================  =====================================================
 head type                  columns
@@ -27,9 +30,12 @@ per_rater                  ``<head>/pred/<rater>``, ``<head>/p/<rater>/<class>``
 The names are those of the evaluation's predictions table
 (:mod:`tfser.evaluation.columns`), so one reader serves both.
 
-Files that cannot be used (missing, unreadable, empty, too short or too long, failing
-feature extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
-(always written) and printed; ``in = written + rejected`` always holds.
+Files that cannot be used (missing, dangling symbolic links - also those found in a
+walked directory -, unreadable, empty, too short or too long, failing feature
+extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
+(always written) and printed; ``in = written + rejected`` always holds. When every
+file is rejected, :attr:`PredictResult.all_rejected` is true and tfser-predict exits
+with status 1.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ DEFAULT_BATCH_SIZE = 8
 REJECT_COLUMNS = ["file", "reason", "detail"]
 # Reject reasons.
 MISSING_FILE = "missing_file"
+DANGLING_LINK = "dangling_symlink"
 EMPTY_AUDIO = "empty_audio"
 UNREADABLE_AUDIO = "unreadable_audio"
 TOO_SHORT = "too_short"
@@ -83,6 +90,10 @@ class PredictResult:
       signature: The signature used.
       audio_s: Seconds of audio predicted.
       seconds: Wall time.
+      out_of_range: ``(file, values beyond the clip, max |z|)`` of every predicted file
+        whose normalised features lie outside the training range (column
+        ``out_of_range_features`` > 0): the prediction may not be reliable.
+      clip_sigma: The export's clip, in training standard deviations.
     """
 
     out_path: str
@@ -93,10 +104,17 @@ class PredictResult:
     signature: str
     audio_s: float
     seconds: float
+    out_of_range: List[Tuple[str, int, float]] = dataclasses.field(default_factory=list)
+    clip_sigma: float = 0.0
 
     @property
     def rejected(self) -> int:
         return len(self.rejects)
+
+    @property
+    def all_rejected(self) -> bool:
+        """No file got a prediction (tfser-predict then exits with status 1)."""
+        return self.written == 0
 
     def summary_lines(self, max_rejects: int = 20) -> List[str]:
         rate = self.audio_s / self.seconds if self.seconds > 0 else float("nan")
@@ -108,6 +126,17 @@ class PredictResult:
             lines.append(f"  rejected {path}: {reason}: {detail}")
         if self.rejected > max_rejects:
             lines.append(f"  ... {self.rejected - max_rejects} more in {self.rejects_path}")
+        return lines + self.out_of_range_lines(max_rejects)
+
+    def out_of_range_lines(self, shown: int = 20) -> List[str]:
+        """Warning lines for files whose features lie outside the training range."""
+        if not self.out_of_range:
+            return []
+        lines = [f"WARNING: {len(self.out_of_range)} file(s) have normalised features "
+                 f"beyond +-{self.clip_sigma:g} training standard deviations (clipped; "
+                 "column out_of_range_features): check the recording conditions"]
+        for path, count, largest in self.out_of_range[:shown]:
+            lines.append(f"  {path}: {count} value(s), max |z| {largest:.1f}")
         return lines
 
 
@@ -143,15 +172,33 @@ def collect_inputs(inputs: PathsLike) -> List[str]:
         if os.path.isdir(item):
             files.extend(path for path, _, _ in iter_wav_files(item, item, recursive=True,
                                                                 corpus="tfser-predict"))
+            # The walk skips links whose target is gone; they are inputs the user gave
+            # (a moved corpus), so they become rejects with their reason.
+            files.extend(dangling_links(item))
         else:
             files.append(item)
     return files
+
+
+def dangling_links(directory: str) -> List[str]:
+    """``.wav`` symbolic links under ``directory`` whose target does not exist (sorted)."""
+    found = []
+    for folder, dirs, names in os.walk(directory):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if name.lower().endswith(".wav") and os.path.islink(path) \
+                    and not os.path.exists(path):
+                found.append(path)
+    return found
 
 
 def _reject_reason(error: audio_io.AudioError) -> str:
     problem = error.problem
     if problem == "file not found":
         return MISSING_FILE
+    if problem.startswith(audio_io.DANGLING_LINK):
+        return DANGLING_LINK
     if "no samples" in problem or "empty file" in problem:
         return EMPTY_AUDIO
     if "shorter than the minimum" in problem:
@@ -288,13 +335,19 @@ def _write_table(rows: List[Dict[str, Any]], columns: List[str], out_path: str) 
 
 
 def _expected_columns(contract_data, classes) -> List[str]:
-    """Column order of an empty table (and of any table): file, duration, heads."""
+    """Column order of an empty table (and of any table): file, duration, heads, checks."""
     columns = ["file", "duration_s"]
     for head, entry in contract_data["outputs"].items():
         shape = entry["shape"]
         dummy = np.zeros([d if d is not None else 1 for d in shape[1:]], np.float32)
         columns += list(prediction_columns(head, dummy, entry, classes[head]))
-    return columns
+    return columns + list(contract.DIAGNOSTIC_OUTPUTS)
+
+
+def clip_sigma_of(contract_data: Mapping[str, Any]) -> float:
+    """The largest clip of the export's normalised features (0.0: none)."""
+    return max([float((f.get("normalisation") or {}).get("clip_sigma") or 0.0)
+                for f in contract_data["features"]] or [0.0])
 
 
 def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
@@ -344,6 +397,7 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
 
     rows: Dict[int, Dict[str, Any]] = {}
     rejects: Dict[int, Tuple[str, str, str]] = {}
+    far: Dict[int, Tuple[str, int, float]] = {}
     pending: List[_Item] = []
     audio_s = 0.0
 
@@ -365,6 +419,12 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
             for head, entry in contract_data["outputs"].items():
                 row.update(prediction_columns(head, outputs[head][row_index], entry,
                                               classes[head]))
+            # Exports written before the diagnostics existed leave these columns empty.
+            row.update({key: outputs[key][row_index].item()
+                        for key in contract.DIAGNOSTIC_OUTPUTS if key in outputs})
+            if row.get(contract.OUT_OF_RANGE_OUTPUT):
+                far[item.index] = (item.path, int(row[contract.OUT_OF_RANGE_OUTPUT]),
+                                   float(row[contract.MAX_ABS_Z_OUTPUT]))
             rows[item.index] = row
             audio_s += item.duration_s
 
@@ -407,7 +467,11 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
     result = PredictResult(out_path=out_path, rejects_path=rejects_path, inputs=len(files),
                            written=len(ordered_rows), rejects=ordered_rejects,
                            signature=predictor.signature_name, audio_s=audio_s,
-                           seconds=time.time() - start)
+                           seconds=time.time() - start,
+                           out_of_range=[far[i] for i in sorted(far)],
+                           clip_sigma=clip_sigma_of(contract_data))
+    for line in result.out_of_range_lines():
+        _LOG.warning("%s", line)
     _LOG.info("%d files: %d written, %d rejected (%s)", len(files), result.written,
               result.rejected, rejects_path)
     return result

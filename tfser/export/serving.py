@@ -20,14 +20,22 @@ zeroed -> model``, so they cannot drift apart:
 
 Every signature returns ``{head: output}``: class probabilities for categorical and
 speaker heads, per-class scores for multi-label and existence heads, values for
-regression heads, ``[B, R, K]`` for per-rater heads.
+regression heads, ``[B, R, K]`` for per-rater heads; plus two diagnostics per example
+(:data:`~tfser.export.contract.DIAGNOSTIC_OUTPUTS`): ``out_of_range_features``, the
+number of normalised values beyond +-``clip_sigma`` training standard deviations
+(clipped, as in training, by :func:`tfser.data.normalise.clip`), and ``max_abs_z``,
+the largest |z| before clipping.
 
-Inputs are declared with unknown rank so that shape problems reach the in-graph checks,
-which raise ``InvalidArgumentError`` with a message naming the signature and input:
-wrong rank or last axis, an empty batch, zero-length or over-long inputs (more than
-:data:`~tfser.export.contract.MAX_DURATION_S`), lengths outside ``1..T``, non-finite
-values, waveform samples far outside [-1, 1]. A wrong dtype is rejected by the
-signature itself.
+Inputs are declared with their shapes (``[None, 88]`` for eGeMAPS functionals,
+``[None, None, 400]`` for log-power spectrograms, ``[None]`` for lengths, from the
+feature specs of ``dataset_info.json``), so ``saved_model_cli show --all`` and TF
+Serving's metadata tell a client what to send; a wrong dtype, rank or last axis is
+refused by the signature itself. The in-graph checks raise ``InvalidArgumentError``
+with a message naming the signature and input for what a shape cannot say: an empty
+batch, zero-length or over-long inputs (more than
+:data:`~tfser.export.contract.MAX_DURATION_S`), lengths outside ``1..T`` or not one
+per example, non-finite values, waveform samples far outside [-1, 1]. (Their rank
+checks stay as a guard for graphs called with unchecked shapes.)
 """
 
 from __future__ import annotations
@@ -57,6 +65,8 @@ class ServedFeature:
       stats: ``(mean, std)`` applied in-graph, or None for no normalisation.
       frontend: Spectrogram kind computing it from a waveform, or None.
       uses_length: The model has a ``<name>_length`` input for it.
+      clip_sigma: Normalised values are clipped to +-this (0: no clipping; out-of-range
+        values are then counted beyond the default clip).
     """
 
     name: str
@@ -66,10 +76,16 @@ class ServedFeature:
     stats: Optional[Tuple[Sequence[float], Sequence[float]]] = None
     frontend: Optional[str] = None
     uses_length: bool = False
+    clip_sigma: float = 0.0
 
     @property
     def length_name(self) -> str:
         return codec.length_key(self.name)
+
+    @property
+    def input_shape(self) -> list:
+        """Declared shape of the raw input: ``[batch, frames, dim]`` or ``[batch, dim]``."""
+        return [None, None, self.dim] if self.sequence else [None, self.dim]
 
     @property
     def max_frames(self) -> Optional[int]:
@@ -172,14 +188,14 @@ class ServingModule(tf.Module):
                                           input_signature=[self.features_input_specs()])
         self.serve_tf_example = tf.function(
             self._serve_tf_example,
-            input_signature=[tf.TensorSpec(None, tf.string, name=contract.EXAMPLES_INPUT)])
+            input_signature=[tf.TensorSpec([None], tf.string, name=contract.EXAMPLES_INPUT)])
         self.serve_waveform = None
         if self.has_waveform_signature:
             self.serve_waveform = tf.function(self._serve_waveform, input_signature=[{
-                contract.WAVEFORM_INPUT: tf.TensorSpec(None, tf.float32,
+                contract.WAVEFORM_INPUT: tf.TensorSpec([None, None], tf.float32,
                                                        name=contract.WAVEFORM_INPUT),
                 contract.WAVEFORM_LENGTH_INPUT: tf.TensorSpec(
-                    None, tf.int32, name=contract.WAVEFORM_LENGTH_INPUT)}])
+                    [None], tf.int32, name=contract.WAVEFORM_LENGTH_INPUT)}])
 
     @property
     def features(self) -> Tuple[ServedFeature, ...]:
@@ -190,12 +206,13 @@ class ServingModule(tf.Module):
         return all(feature.frontend is not None for feature in self._features)
 
     def features_input_specs(self) -> Dict[str, tf.TensorSpec]:
-        """Input specs of the features signature (unknown rank: checked in-graph)."""
+        """Input specs of the features signature: ``[None, (None,) dim]`` and ``[None]``."""
         specs = {}
         for feature in self._features:
-            specs[feature.name] = tf.TensorSpec(None, tf.float32, name=feature.name)
+            specs[feature.name] = tf.TensorSpec(feature.input_shape, tf.float32,
+                                                name=feature.name)
             if feature.sequence and feature.uses_length:
-                specs[feature.length_name] = tf.TensorSpec(None, tf.int32,
+                specs[feature.length_name] = tf.TensorSpec([None], tf.int32,
                                                            name=feature.length_name)
         return specs
 
@@ -212,22 +229,34 @@ class ServingModule(tf.Module):
                  lengths: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         """Normalises checked raw features, zeroes padded frames, runs the model."""
         inputs = {}
+        batch = tf.shape(raw[self._features[0].name])[0]
+        far = tf.zeros([batch], tf.int32)
+        max_abs_z = tf.zeros([batch], tf.float32)
         for feature in self._features:
             x = raw[feature.name]
+            mask = None
+            if feature.sequence:
+                mask = tf.sequence_mask(lengths[feature.name], tf.shape(x)[1])
             if feature.stats is not None:
                 normalise = norm.global_normaliser(feature.stats, feature.dim,
                                                    norm.DEFAULT_STD_FLOOR, feature.name)
                 x = normalise(x, None)
+                count, largest = norm.out_of_range(
+                    x, feature.clip_sigma or norm.DEFAULT_CLIP_SIGMA, mask)
+                far, max_abs_z = far + count, tf.maximum(max_abs_z, largest)
+                x = norm.clip(x, feature.clip_sigma)
             if feature.sequence:
                 # The reader pads normalised batches with zeros (the normalised mean);
                 # padding sent by a client is raw, so it is replaced here.
-                mask = tf.sequence_mask(lengths[feature.name], tf.shape(x)[1])
                 x = tf.where(mask[:, :, None], x, tf.zeros_like(x))
                 if feature.uses_length:
                     inputs[feature.length_name] = lengths[feature.name]
             inputs[feature.name] = x
         outputs = self.model(inputs, training=False)
-        return {head: tf.cast(value, tf.float32) for head, value in outputs.items()}
+        result = {head: tf.cast(value, tf.float32) for head, value in outputs.items()}
+        result[contract.OUT_OF_RANGE_OUTPUT] = far
+        result[contract.MAX_ABS_Z_OUTPUT] = max_abs_z
+        return result
 
     def _check_raw(self, where: str, raw: Mapping[str, tf.Tensor],
                    lengths: Mapping[str, tf.Tensor]):
@@ -291,8 +320,7 @@ class ServingModule(tf.Module):
                            f"input {feature.name} holds NaN or infinite values")
         raw, lengths = checks.gate((raw, lengths))
         for feature in self._features:
-            shape = [None, None, feature.dim] if feature.sequence else [None, feature.dim]
-            raw[feature.name] = tf.ensure_shape(raw[feature.name], shape)
+            raw[feature.name] = tf.ensure_shape(raw[feature.name], feature.input_shape)
             if not feature.sequence:
                 continue
             if feature.name in lengths:

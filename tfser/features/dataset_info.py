@@ -21,6 +21,19 @@ CONFIG_FILE = "config.yaml"
 EXAMPLES_DIR = "examples"
 FORMAT = "tfser.dataset_info"
 VERSION = 1
+# Normalised features are clipped to +-this many training standard deviations by the
+# reader and by every export (featurize config ``clip_sigma``; 0 turns clipping off).
+# A ratio feature such as eGeMAPS' coefficients of variation (std / mean) explodes
+# when its mean is near zero: one 48 kHz upload gave mfcc2V_sma3nz_stddevNorm at -309
+# sigma and flipped the prediction. Directories featurized before the setting
+# existed get this default.
+DEFAULT_CLIP_SIGMA = 6.0
+
+
+def clip_sigma(info: Mapping[str, Any]) -> float:
+    """The clip of a featurized directory's normalised features (0.0 = no clipping)."""
+    value = info.get("config", {}).get("clip_sigma", DEFAULT_CLIP_SIGMA)
+    return float(value or 0.0)
 
 
 def read_info(path: str) -> Dict[str, Any]:
