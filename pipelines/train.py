@@ -5,12 +5,14 @@ Usage::
     python -m pipelines.train --experiment=000_mtl \\
         --data_dir=build/features/synthetic_000 --model_dir=runs/000_mtl \\
         [--config_file=configs/experiments/x.yaml ...] [--params_override=key=value ...] \\
-        [--fold=0] [--strategy=default|mirrored|multi_worker] [--smoke]
+        [--fold=0] [--strategy=default|mirrored|multi_worker] [--smoke] [--overwrite]
 
 The experiment resolves as registered base -> each --config_file -> each
 --params_override -> --data_dir / --fold -> --smoke, and is saved as params.yaml in
---model_dir. Running the same command again after an interruption resumes from the
-last finished epoch.
+--model_dir with a fingerprint (run.json). Running the same command again after an
+interruption resumes from the last finished epoch; after a finished run it only says
+where the results are. A --model_dir holding another run is refused (exit 2, naming
+what differs) unless --overwrite, which replaces it once the new run finished.
 
 --fold=all (or a comma-separated list such as --fold=0,3 or names) trains every chosen
 fold of the featurized directory's split protocol into --model_dir/folds/<fold>/ and
@@ -57,6 +59,9 @@ def define_flags() -> None:
     flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                       "Distribution strategy.")
     flags.DEFINE_boolean("smoke", False, "Shrink the experiment to seconds.")
+    flags.DEFINE_boolean("overwrite", False, "Replace the run --model_dir holds (another "
+                                             "config or data, or a finished run); the old "
+                                             "run stays until the new one finishes.")
     for name in ("experiment", "model_dir"):
         flags.mark_flag_as_required(name)
     _DEFINED = True
@@ -69,21 +74,23 @@ def _fold(value):
 
 
 def train(experiment: str, model_dir: str, config_files=(), overrides=(), data_dir=None,
-          fold=None, strategy: str = "default", smoke: bool = False, callbacks=()):
-    """Resolves the experiment and trains it in ``model_dir``.
+          fold=None, strategy: str = "default", smoke: bool = False, callbacks=(),
+          overwrite: bool = False):
+    """Resolves the experiment and trains it in ``model_dir`` (``training.run_experiment``).
 
     Returns:
-      The Keras history of this call's epochs.
+      The Keras history of this call's epochs (empty when the run had finished before).
 
     Raises:
       ValueError: A bad experiment, config file, override or data directory.
+      UserError: ``model_dir`` holds another run and ``overwrite`` is False.
     """
     # Imported here so that `--help` answers without loading TensorFlow.
     from tfser import training  # pylint: disable=import-outside-toplevel
     config = training.resolve_config(experiment, config_files, overrides, data_dir=data_dir,
                                      fold=fold, smoke=smoke)
-    task = training.EmotionTask(config)
-    return training.Trainer(task, model_dir, strategy=strategy, callbacks=callbacks).train()
+    return training.run_experiment(config, model_dir, strategy=strategy, callbacks=callbacks,
+                                   overwrite=overwrite).history
 
 
 def is_fold_selection(value) -> bool:
@@ -98,11 +105,12 @@ def main(argv) -> None:
         from tfser import training  # pylint: disable=import-outside-toplevel
         training.train_folds(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file,
                              FLAGS.params_override, data_dir=FLAGS.data_dir,
-                             folds=FLAGS.fold, strategy=FLAGS.strategy, smoke=FLAGS.smoke)
+                             folds=FLAGS.fold, strategy=FLAGS.strategy, smoke=FLAGS.smoke,
+                             overwrite=FLAGS.overwrite)
         return
     train(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file, FLAGS.params_override,
           data_dir=FLAGS.data_dir, fold=_fold(FLAGS.fold), strategy=FLAGS.strategy,
-          smoke=FLAGS.smoke)
+          smoke=FLAGS.smoke, overwrite=FLAGS.overwrite)
 
 
 def run() -> None:

@@ -13,10 +13,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines import train as train_binary
 from tfser import training
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _train(experiment, model_dir, data_dir, smoke=True, overrides=(), **kwargs):
+    """Resolves and trains as tfser-train does; returns this call's Keras history."""
+    config = training.resolve_config(experiment, overrides=overrides, data_dir=data_dir,
+                                     smoke=smoke)
+    return training.run_experiment(config, model_dir, **kwargs).history
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +33,7 @@ def data_dirs(data_000, data_001):
 @pytest.mark.parametrize("experiment", sorted(training.EXPERIMENTS))
 def test_every_registered_experiment_trains_in_smoke_mode(experiment, data_dirs, tmp_path):
     model_dir = str(tmp_path / experiment)
-    history = train_binary.train(experiment, model_dir, data_dir=data_dirs[experiment],
-                                 smoke=True)
+    history = _train(experiment, model_dir, data_dirs[experiment])
     assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
     assert "val_loss" in history and "learning_rate" in history
     config = training.load_params(model_dir)
@@ -69,10 +74,10 @@ def test_an_interrupted_run_resumes_at_the_next_epoch(data_dirs, tmp_path):
                 overrides=["optimizer.schedule={type: step_decay, every_epochs: 1, "
                            "factor: 0.5}"])
     with pytest.raises(KeyboardInterrupt):
-        train_binary.train("000_hard_pe", model_dir, callbacks=[_Interrupt()], **args)
+        _train("000_hard_pe", model_dir, callbacks=[_Interrupt()], **args)
     assert [e["epoch"] for e in training.read_history(model_dir)] == [0]
     assert os.path.isdir(os.path.join(model_dir, "backup"))
-    history = train_binary.train("000_hard_pe", model_dir, **args)
+    history = _train("000_hard_pe", model_dir, **args)
     assert len(history["loss"]) == 1  # only epoch 1 ran again
     entries = training.read_history(model_dir)
     assert [e["epoch"] for e in entries] == [0, 1]

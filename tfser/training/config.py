@@ -32,6 +32,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 import yaml
 
 from tfser.config import overrides as overrides_lib
+from tfser.fileio import atomic
 from tfser.training.experiments import EXPERIMENTS, shrink_for_smoke
 
 PARAMS_FILE = "params.yaml"
@@ -349,9 +350,7 @@ def save_params(config: ExperimentConfig, model_dir: str) -> str:
     """Writes ``params.yaml`` into ``model_dir`` (created) and returns its path."""
     os.makedirs(model_dir, exist_ok=True)
     path = os.path.join(model_dir, PARAMS_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        handle.write(config.to_yaml())
-    os.replace(path + ".tmp", path)
+    atomic.write_text(path, config.to_yaml())
     return path
 
 
