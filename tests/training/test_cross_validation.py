@@ -6,7 +6,6 @@ import os
 import keras
 import pytest
 
-from pipelines import train as train_binary
 from tfser import data
 from tfser import training
 from tfser.config.errors import UserError
@@ -100,13 +99,6 @@ def test_fold_selection_and_its_errors(data_001, tmp_path):
         training.train_folds("000_hard_pe", str(tmp_path / "x"), data_dir=data_001,
                              folds="spk99")
     assert not (tmp_path / "x").exists()
-
-
-@pytest.mark.parametrize("value, expected", [
-    (None, False), ("0", False), ("loso:synthetic:S01F", False), ("all", True),
-    ("0,3", True), ("a, b", True)])
-def test_the_fold_flag_routes_selections_to_cross_validation(value, expected):
-    assert train_binary.is_fold_selection(value) is expected
 
 
 def test_fold_directories_never_collide():

@@ -163,3 +163,21 @@ def test_attention_run_plots_fixed_dev_examples(data_001, tmp_path):
     assert hparams["model.trunk"] == "cnn_blstm_attention"
     assert hparams["optimizer.learning_rate"] == pytest.approx(5e-4)
     assert "hparams/val_emotion_ua" in {tag for _, tag, _, _ in top}
+
+
+def test_the_old_summaries_module_still_answers_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("tfser.training.summaries", None)
+    with pytest.warns(DeprecationWarning, match="tfser.training.summaries was split"):
+        old = importlib.import_module("tfser.training.summaries")
+    assert old.flatten_hparams is hparams.flatten_hparams
+    assert old.ConfusionMatrixImages is image_summaries.ConfusionMatrixImages
+    assert old.confusion_figure is figures.confusion_figure
+    from tfser.training import callbacks, custom_loop, runtime, trainer
+    assert old.build_summary_callbacks is callbacks.build_summary_callbacks
+    # Names that left trainer.py and custom_loop.py are still found there.
+    assert trainer.get_strategy is runtime.get_strategy
+    assert trainer.HistoryWriter is callbacks.HistoryWriter
+    assert custom_loop.worker_role is runtime.worker_role

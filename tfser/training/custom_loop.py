@@ -83,7 +83,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import keras
 import numpy as np

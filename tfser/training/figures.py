@@ -9,7 +9,7 @@ functions the reports of :mod:`tfser.evaluation` use.
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 from matplotlib.figure import Figure
