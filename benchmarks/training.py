@@ -100,9 +100,9 @@ def run_case(name: str, steps: int, warmup: int, rounds: int) -> Dict[str, float
     config = training.resolve_config(experiment, data_dir=os.path.join(ROOT, data_dir),
                                      overrides=list(overrides))
     task = training.EmotionTask(config)
-    training.trainer.set_seeds(config.seed)
+    training.runtime.set_seeds(config.seed)
     model = task.build_model()
-    model.compile(optimizer=training.trainer.build_optimizer(config.optimizer),
+    model.compile(optimizer=training.runtime.build_optimizer(config.optimizer),
                   **task.compile_kwargs())
     feeds = {"tfrecord": task.build_dataset("train").repeat()}
     specs = [task.info.feature_specs[name] for name in task.feature_names]

@@ -7,8 +7,10 @@ Example::
 
 The experiment resolves as registered base -> each --config_file -> each
 --params_override -> --data_dir / --fold -> --smoke, and is saved as params.yaml in
---model_dir. Running the same command again after an interruption resumes from the
-last finished epoch.
+--model_dir with a fingerprint (run.json). Running the same command again after an
+interruption resumes from the last finished epoch; after a finished run it only says
+where the results are. A --model_dir holding another run is refused (exit 2, naming
+what differs) unless --overwrite, which replaces it once the new run finished.
 
 --fold=all (or a comma-separated list such as --fold=0,3 or names) trains every chosen
 fold of the featurized directory's split protocol into --model_dir/folds/<fold>/ and
@@ -49,6 +51,8 @@ def define_flags() -> None:
     flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                       "Distribution strategy.")
     shared.define_smoke("Shrink the experiment to seconds.")
+    shared.define_overwrite("Replace the run --model_dir holds (another config or data, or a "
+                            "finished run); the old run stays until the new one finishes.")
     for name in ("experiment", "model_dir"):
         flags.mark_flag_as_required(name)
 
@@ -78,9 +82,11 @@ def main(argv) -> None:
     if folds:
         training.train_folds(FLAGS.experiment, FLAGS.model_dir, FLAGS.config_file,
                              FLAGS.params_override, data_dir=FLAGS.data_dir, folds=folds,
-                             strategy=FLAGS.strategy, smoke=FLAGS.smoke)
+                             strategy=FLAGS.strategy, smoke=FLAGS.smoke,
+                             overwrite=FLAGS.overwrite)
     else:
-        training.Trainer(task, FLAGS.model_dir, strategy=FLAGS.strategy).train()
+        training.run_experiment(config, FLAGS.model_dir, strategy=FLAGS.strategy,
+                                overwrite=FLAGS.overwrite)
 
 
 BINARY = cli.Binary("tfser-train", __doc__, define_flags, main)

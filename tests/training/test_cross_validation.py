@@ -8,6 +8,7 @@ import pytest
 
 from tfser import data
 from tfser import training
+from tfser.config.errors import UserError
 from tfser.training import cross_validation
 
 OVERRIDES = ("model.heads=[{name: emotion}]",)
@@ -75,8 +76,7 @@ def test_folds_train_resume_and_are_skipped_when_done(data_001, tmp_path, capsys
     assert [_mtimes(run_dir) for run_dir in run_dirs] == before
 
     # Another configuration in the same directory is refused, naming what differs.
-    with pytest.raises(ValueError, match=r"different configuration \(differs in "
-                                         r"\['seed'\]\)"):
+    with pytest.raises(UserError, match=r"holds another run \(differs in seed: 0 -> 3\)"):
         training.train_folds("000_hard_pe", model_dir, folds=[0], data_dir=data_001,
                              smoke=True, overrides=OVERRIDES + ("seed=3",))
 

@@ -23,7 +23,8 @@ import tensorflow as tf
 from tfser import data
 from tfser import training
 from tfser.models import losses as losses_lib
-from tfser.training import custom_loop
+from tfser.training import custom_loop, runtime
+from tfser.training.callbacks import LearningRateLogger
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TIMEOUT = 240  # seconds, per subprocess group; a healthy run takes a fraction
@@ -107,13 +108,13 @@ def test_custom_loop_matches_keras_fit(decay_config, straight_run):
     # Default strategy: the same model, loss objects, loss weights, class weights,
     # optimizer, schedule and batches as Keras' fit give the same figures.
     task = training.EmotionTask(decay_config)
-    training.trainer.set_seeds(decay_config.seed)
+    runtime.set_seeds(decay_config.seed)
     model = task.build_model()
-    model.compile(optimizer=training.trainer.build_optimizer(decay_config.optimizer),
+    model.compile(optimizer=runtime.build_optimizer(decay_config.optimizer),
                   **task.compile_kwargs())
     fit = model.fit(task.build_dataset("train"), validation_data=task.build_dataset("dev"),
                     epochs=decay_config.epochs, verbose=0, shuffle=False,
-                    callbacks=[training.trainer.LearningRateLogger(decay_config.optimizer)])
+                    callbacks=[LearningRateLogger(decay_config.optimizer)])
     loop = straight_run[1]
     # (fit averages per-head validation losses over batches unweighted.)
     for key in ("loss", "emotion_loss", "secondary_loss", "val_loss", "learning_rate"):
@@ -171,12 +172,16 @@ def test_a_killed_run_resumes_at_the_next_epoch_with_optimizer_state(
 
 
 def test_multi_worker_takes_no_keras_callbacks(data_000, tmp_path):
-    task = training.EmotionTask(_smoke_config(data_000))
-    trainer = training.Trainer(task, str(tmp_path / "run"), strategy="multi_worker",
-                               callbacks=[keras.callbacks.Callback()])
+    config = _smoke_config(data_000)
+    task = training.EmotionTask(config)
     with pytest.raises(ValueError, match="runs no Keras callbacks"):
-        trainer.train()
-    assert "multi_worker" in training.trainer.STRATEGIES
+        training.run_experiment(config, str(tmp_path / "run"), strategy="multi_worker",
+                                callbacks=[keras.callbacks.Callback()])
+    # Keras fit cannot train it: the fit trainer refuses and names the route that can.
+    with pytest.raises(ValueError, match="CustomLoopTrainer"):
+        training.Trainer(task, str(tmp_path / "run"), strategy="multi_worker").train()
+    assert not (tmp_path / "run").exists()
+    assert "multi_worker" in runtime.STRATEGIES
     with pytest.raises(ValueError, match="unknown strategy"):
         training.CustomLoopTrainer(task, str(tmp_path / "x"), strategy="tpu")
 
@@ -358,4 +363,5 @@ def test_two_worker_processes_match_one_worker(data_000, run_overrides, referenc
     assert not os.path.exists(model_dir / "backup")
     # Only the chief wrote into model_dir; the other worker cleaned up its own files.
     assert sorted(os.listdir(model_dir)) == ["checkpoints", "history.json", "logs",
-                                             "params.yaml"]
+                                             "params.yaml", "run.json"]
+    assert json.loads((model_dir / "run.json").read_text())["finished"] is True

@@ -9,12 +9,12 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tfser import training
-from tfser.training import summaries
+from tfser.training import figures, hparams, image_summaries
 
-CONFUSION_SHAPE = (round(summaries.CONFUSION_FIGSIZE[1] * summaries.FIGURE_DPI),
-                   round(summaries.CONFUSION_FIGSIZE[0] * summaries.FIGURE_DPI), 3)
-ATTENTION_SHAPE = (round(summaries.ATTENTION_FIGSIZE[1] * summaries.FIGURE_DPI),
-                   round(summaries.ATTENTION_FIGSIZE[0] * summaries.FIGURE_DPI), 3)
+CONFUSION_SHAPE = (round(figures.CONFUSION_FIGSIZE[1] * figures.FIGURE_DPI),
+                   round(figures.CONFUSION_FIGSIZE[0] * figures.FIGURE_DPI), 3)
+ATTENTION_SHAPE = (round(figures.ATTENTION_FIGSIZE[1] * figures.FIGURE_DPI),
+                   round(figures.ATTENTION_FIGSIZE[0] * figures.FIGURE_DPI), 3)
 
 
 def _read_events(log_dir):
@@ -60,23 +60,23 @@ def test_confusion_counts_of_a_hand_made_batch():
     expected = np.array([[1, 1, 0],
                          [0, 1, 0],
                          [1, 0, 2]])
-    counts = summaries.confusion_counts(labels, predicted, 3, weights)
+    counts = figures.confusion_counts(labels, predicted, 3, weights)
     np.testing.assert_array_equal(counts, expected)
     assert counts.dtype == np.int64
-    np.testing.assert_allclose(summaries.row_normalise([[1, 3], [0, 0]]),
+    np.testing.assert_allclose(figures.row_normalise([[1, 3], [0, 0]]),
                                [[0.25, 0.75], [0.0, 0.0]])
-    with pytest.raises(ValueError, match="label 3 is outside 0..2"):
-        summaries.confusion_counts([3], [0], 3)
+    with pytest.raises(ValueError, match=r"y_true\[0\]=3 is not a class index in \[0, 3\)"):
+        figures.confusion_counts([3], [0], 3)
     # An out-of-range placeholder of an unlabelled example is not counted.
-    assert summaries.confusion_counts([-1, 1], [0, 1], 2, [0, 1]).sum() == 1
-    image = summaries.figure_to_image(summaries.confusion_figure(expected, ["a", "b", "c"]))
+    assert figures.confusion_counts([-1, 1], [0, 1], 2, [0, 1]).sum() == 1
+    image = figures.figure_to_image(figures.confusion_figure(expected, ["a", "b", "c"]))
     assert image.shape == CONFUSION_SHAPE and image.dtype == np.uint8
 
 
 def test_hparams_are_plain_scalars_and_metrics_come_from_the_best_epoch():
     config = training.resolve_config(
         "001_hard", smoke=True, overrides=["optimizer.weight_decay=0.01"])
-    flat = summaries.flatten_hparams(config, ["logspec_001"], fold_name="S01M")
+    flat = hparams.flatten_hparams(config, ["logspec_001"], fold_name="S01M")
     assert all(isinstance(value, (bool, int, float, str)) for value in flat.values())
     assert flat["optimizer.learning_rate"] == pytest.approx(5e-4)
     assert flat["optimizer.weight_decay"] == pytest.approx(0.01)
@@ -87,13 +87,13 @@ def test_hparams_are_plain_scalars_and_metrics_come_from_the_best_epoch():
     epochs = [{"epoch": 0, "val_loss": 2.0, "val_ua": 0.3, "loss": 2.5},
               {"epoch": 1, "val_loss": 1.5, "val_ua": 0.4, "loss": 2.0},
               {"epoch": 2, "val_loss": 1.7, "val_ua": 0.5, "loss": 1.8}]
-    assert summaries.best_epoch_metrics(epochs, "emotion", single_head=True) == {
+    assert hparams.best_epoch_metrics(epochs, "emotion", single_head=True) == {
         "best_val_loss": 1.5, "best_epoch": 1.0, "val_emotion_loss": 1.5,
         "val_emotion_ua": 0.4}
     multi = [{"epoch": 0, "val_loss": 1.0, "val_emotion_ua": 0.3, "val_secondary_loss": 2.0}]
-    assert summaries.best_epoch_metrics(multi, "emotion") == {
+    assert hparams.best_epoch_metrics(multi, "emotion") == {
         "best_val_loss": 1.0, "best_epoch": 0.0, "val_emotion_ua": 0.3}
-    assert summaries.best_epoch_metrics([{"epoch": 0, "loss": 1.0}], "emotion") == {}
+    assert hparams.best_epoch_metrics([{"epoch": 0, "loss": 1.0}], "emotion") == {}
 
 
 def test_mtl_run_logs_config_hparams_and_confusion_matrices(data_000, tmp_path):
@@ -128,7 +128,7 @@ def test_mtl_run_logs_config_hparams_and_confusion_matrices(data_000, tmp_path):
     # The matrix counts every labelled dev example once, with the trained model.
     task = trainer.task
     dev = task.build_dataset("dev")
-    callback = summaries.ConfusionMatrixImages(dev, summaries.class_index_heads(task),
+    callback = image_summaries.ConfusionMatrixImages(dev, image_summaries.class_index_heads(task),
                                                str(tmp_path / "unused"))
     callback.set_model(trainer.model)
     counts = callback.compute_counts()
@@ -137,7 +137,7 @@ def test_mtl_run_logs_config_hparams_and_confusion_matrices(data_000, tmp_path):
     assert counts["emotion"].sum() == labelled > 0
 
     # The dnn trunk has no attention: the plots are a no-op.
-    attention = summaries.AttentionPlots(dev, str(tmp_path / "attention"))
+    attention = image_summaries.AttentionPlots(dev, str(tmp_path / "attention"))
     attention.set_model(trainer.model)
     attention.on_train_begin()
     attention.on_epoch_end(0)
@@ -163,3 +163,21 @@ def test_attention_run_plots_fixed_dev_examples(data_001, tmp_path):
     assert hparams["model.trunk"] == "cnn_blstm_attention"
     assert hparams["optimizer.learning_rate"] == pytest.approx(5e-4)
     assert "hparams/val_emotion_ua" in {tag for _, tag, _, _ in top}
+
+
+def test_the_old_summaries_module_still_answers_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("tfser.training.summaries", None)
+    with pytest.warns(DeprecationWarning, match="tfser.training.summaries was split"):
+        old = importlib.import_module("tfser.training.summaries")
+    assert old.flatten_hparams is hparams.flatten_hparams
+    assert old.ConfusionMatrixImages is image_summaries.ConfusionMatrixImages
+    assert old.confusion_figure is figures.confusion_figure
+    from tfser.training import callbacks, custom_loop, runtime, trainer
+    assert old.build_summary_callbacks is callbacks.build_summary_callbacks
+    # Names that left trainer.py and custom_loop.py are still found there.
+    assert trainer.get_strategy is runtime.get_strategy
+    assert trainer.HistoryWriter is callbacks.HistoryWriter
+    assert custom_loop.worker_role is runtime.worker_role

@@ -18,11 +18,11 @@ from tfser import training
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def _train(experiment, model_dir, overrides=(), data_dir=None, smoke=False, callbacks=()):
+def _train(experiment, model_dir, data_dir, smoke=True, overrides=(), **kwargs):
+    """Resolves and trains as tfser-train does; returns this call's Keras history."""
     config = training.resolve_config(experiment, overrides=overrides, data_dir=data_dir,
                                      smoke=smoke)
-    return training.Trainer(training.EmotionTask(config), model_dir,
-                            callbacks=callbacks).train()
+    return training.run_experiment(config, model_dir, **kwargs).history
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,7 @@ def data_dirs(data_000, data_001):
 @pytest.mark.parametrize("experiment", sorted(training.EXPERIMENTS))
 def test_every_registered_experiment_trains_in_smoke_mode(experiment, data_dirs, tmp_path):
     model_dir = str(tmp_path / experiment)
-    history = _train(experiment, model_dir, data_dir=data_dirs[experiment],
-                                 smoke=True)
+    history = _train(experiment, model_dir, data_dirs[experiment])
     assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
     assert "val_loss" in history and "learning_rate" in history
     config = training.load_params(model_dir)

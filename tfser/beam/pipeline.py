@@ -54,6 +54,7 @@ from tfser.beam import transforms
 from tfser.beam.config import FeaturizeConfig
 from tfser.fileio import atomic
 from tfser.fileio import stale
+from tfser.fileio.atomic import replace_dir  # noqa: F401  (also the old public name here)
 
 _LOG = logging.getLogger("tfser.beam")
 WORK_DIR = "_work"
@@ -166,25 +167,6 @@ def check_output_dir(out_dir: str, overwrite: bool) -> None:
     if os.path.lexists(out_dir) and not overwrite:
         raise FileExistsError(f"output directory {out_dir} exists; pass overwrite=True "
                               "(--overwrite) to replace it")
-
-
-def replace_dir(new_dir: str, out_dir: str) -> None:
-    """Moves ``new_dir`` to ``out_dir``; an existing ``out_dir`` is swapped out first.
-
-    Two renames inside one parent directory: readers see the old or the new directory,
-    never a mix (the window between them shows no directory at all).
-    """
-    old = f"{out_dir}.old-{os.getpid()}"
-    if os.path.lexists(out_dir):
-        os.rename(out_dir, old)
-    try:
-        os.rename(new_dir, out_dir)
-    except OSError:
-        if os.path.lexists(old):
-            os.rename(old, out_dir)  # put the previous output back
-        raise
-    if os.path.lexists(old):
-        shutil.rmtree(old)
 
 
 def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,

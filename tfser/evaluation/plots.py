@@ -1,5 +1,9 @@
 """PNG figures for reports: confusion matrices and per-class recall bars.
 
+The confusion matrix is drawn by :func:`tfser.metrics.plots.confusion_figure`, the same
+figure training logs to TensorBoard (here sized by the class count, cells showing the
+shares).
+
 Figures are drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas
 directly, so no GUI backend is needed and the process-wide pyplot state (and the
 backend other code may have chosen) is left alone.
@@ -13,6 +17,8 @@ from typing import Optional, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from tfser.metrics.plots import confusion_figure
 
 
 def _save(figure: Figure, path: str) -> str:
@@ -41,33 +47,9 @@ def plot_confusion_matrix(matrix, classes: Sequence[str], path: str,
     Raises:
       ValueError: When the matrix is not [K, K] for the K classes.
     """
-    values = np.asarray(matrix, dtype=np.float64)
-    k = len(classes)
-    if values.shape != (k, k):
-        raise ValueError(f"matrix shape {values.shape} does not fit {k} classes")
-    if normalize:
-        totals = np.nansum(values, axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = np.where(totals > 0, values / np.where(totals > 0, totals, 1.0), np.nan)
-    size = max(3.0, 0.6 * k + 1.5)
-    figure = Figure(figsize=(size + 1.0, size))
-    axes = figure.add_subplot(1, 1, 1)
-    image = axes.imshow(np.ma.masked_invalid(values), cmap="Blues", vmin=0.0,
-                        vmax=1.0 if normalize else None)
-    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
-    axes.set_xticks(range(k), labels=list(classes), rotation=45, ha="right")
-    axes.set_yticks(range(k), labels=list(classes))
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    finite = values[np.isfinite(values)]
-    threshold = (finite.max() / 2.0) if finite.size else 0.0
-    for (row, col), value in np.ndenumerate(values):
-        if np.isfinite(value):
-            text = f"{value:.2f}" if normalize else f"{value:g}"
-            axes.text(col, row, text, ha="center", va="center", fontsize=8,
-                      color="white" if value > threshold else "black")
-    if title:
-        axes.set_title(title)
+    figure = confusion_figure(matrix, classes, title or "", figsize=None,
+                              normalize=normalize,
+                              cell_text="share" if normalize else "count")
     return _save(figure, path)
 
 

@@ -3,7 +3,8 @@
 A rename within one directory is atomic on POSIX filesystems, so a reader sees either
 the old file or the complete new one. The temporary name carries the writer's process id
 (``<name>.tmp-<pid>``), so two processes never share one and a leftover from a killed
-process can be told apart from a live writer's.
+process can be told apart from a live writer's. A whole directory is replaced the same
+way: built beside its target, then swapped in by :func:`replace_dir`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from typing import Any, Iterator
 
 
@@ -45,3 +47,23 @@ def write_text(path: str, text: str) -> None:
 def write_json(path: str, data: Any, indent: int = 1) -> None:
     """Writes ``data`` as JSON (UTF-8, trailing newline) to ``path`` atomically."""
     write_text(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
+
+
+def replace_dir(new_dir: str, out_dir: str) -> None:
+    """Moves ``new_dir`` to ``out_dir``; an existing ``out_dir`` is swapped out first.
+
+    Two renames inside one parent directory: readers see the old or the new directory,
+    never a mix (the window between them shows no directory at all). Should the second
+    rename fail, the previous ``out_dir`` is put back.
+    """
+    old = f"{out_dir}.old-{os.getpid()}"
+    if os.path.lexists(out_dir):
+        os.rename(out_dir, old)
+    try:
+        os.rename(new_dir, out_dir)
+    except OSError:
+        if os.path.lexists(old):
+            os.rename(old, out_dir)  # put the previous output back
+        raise
+    if os.path.lexists(old):
+        shutil.rmtree(old)

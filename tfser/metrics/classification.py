@@ -71,7 +71,9 @@ def encode_labels(labels, classes: Optional[Sequence[str]] = None,
     bad = np.flatnonzero(~np.isfinite(as_float) | (as_float != np.round(as_float))
                          | (as_float < 0) | ((as_float >= k) if k is not None else False))
     if len(bad):
-        raise ValueError(f"{name}[{int(bad[0])}]={values[bad[0]]!r} is not a class index in "
+        value = values[bad[0]]
+        value = value.item() if isinstance(value, np.generic) else value  # 3, not np.int64(3)
+        raise ValueError(f"{name}[{int(bad[0])}]={value!r} is not a class index in "
                          f"[0, {k if k is not None else 'K'})")
     return as_float.astype(np.int64)
 
@@ -189,11 +191,24 @@ def confusion_matrix(y_true, y_pred, classes: Optional[Sequence[str]] = None,
     """
     t, p, k = _pair(y_true, y_pred, classes, num_classes)
     counts = sk_metrics.confusion_matrix(t, p, labels=np.arange(k)).astype(np.int64)
-    if not normalize:
-        return counts
+    return normalize_rows(counts) if normalize else counts
+
+
+def normalize_rows(counts, empty: float = np.nan) -> np.ndarray:
+    """Each row of a confusion matrix divided by its total (the true class's shares).
+
+    Args:
+      counts: [K, K] counts, rows = true class.
+      empty: The value of the cells of a row without examples (NaN by default, so an
+        absent class is not mistaken for one that is never recognised).
+
+    Returns:
+      float64 [K, K] shares.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, counts / np.maximum(totals, 1), np.nan)
+        return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), empty)
 
 
 def _check_probabilities(probs, name: str = "probs") -> np.ndarray:

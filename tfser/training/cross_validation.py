@@ -10,10 +10,12 @@ speaker k-fold or the official partition), named in ``dataset_info.json``.
                                            history.json, checkpoints/, logs/)
     <model_dir>/folds/<fold>/DONE          written when the fold's training finished
 
-Run again with the same arguments, finished folds (with ``DONE``) are skipped and a fold
-that was interrupted resumes from its last finished epoch (the trainer's
-``BackupAndRestore``). A fold directory that already holds a different configuration is
-refused rather than mixed.
+Each fold is one :func:`~tfser.training.runner.run_experiment` under the run-directory
+rules of :mod:`tfser.training.fingerprint`: run again with the same arguments, finished
+folds are skipped and a fold that was interrupted resumes from its last finished epoch;
+a fold directory that holds another run (another config, or other data) is refused,
+before any fold trains, unless ``overwrite``, which replaces each selected fold's run
+atomically.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 import keras
 
 from tfser import data
-from tfser.training.config import PARAMS_FILE, ExperimentConfig, load_params, resolve_config
-from tfser.training.custom_loop import worker_role
-from tfser.training.task import EmotionTask
-from tfser.training.trainer import STRATEGIES, Trainer, get_strategy, read_history
+from tfser.fileio import atomic
+from tfser.training import fingerprint as fingerprint_lib
+from tfser.training.config import ExperimentConfig, resolve_config
+from tfser.training.run_dir import read_history
+from tfser.training.runner import run_experiment
+from tfser.training.runtime import check_strategy, is_chief
 
 FOLDS_FILE = "folds.json"
 FOLDS_DIR = "folds"
@@ -108,27 +112,6 @@ def is_done(run_dir: str) -> bool:
     return os.path.exists(os.path.join(run_dir, DONE_FILE))
 
 
-def _write_json(path: str, value: Any) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=1)
-        handle.write("\n")
-    os.replace(path + ".tmp", path)
-
-
-def _check_same_config(config: ExperimentConfig, run_dir: str, fold: str) -> None:
-    """Refuses a fold directory that holds another configuration."""
-    if not os.path.exists(os.path.join(run_dir, PARAMS_FILE)):
-        return
-    stored = load_params(run_dir).to_dict()
-    wanted = config.to_dict()
-    changed = sorted(key for key in set(stored) | set(wanted)
-                     if stored.get(key) != wanted.get(key))
-    if changed:
-        raise ValueError(f"fold '{fold}': {run_dir} holds a run with a different "
-                         f"configuration (differs in {changed}); use another --model_dir "
-                         "or remove the fold directory")
-
-
 def _write_folds_file(model_dir: str, config: ExperimentConfig, info: data.DatasetInfo,
                       dirs: Mapping[str, str]) -> None:
     """Writes ``folds.json``: every fold trained so far in this directory, in order."""
@@ -145,7 +128,7 @@ def _write_folds_file(model_dir: str, config: ExperimentConfig, info: data.Datas
         entries.append({"index": index, "name": name, "dir": relative,
                         "test_speakers": info.speakers(name, "test"),
                         "done": is_done(os.path.join(model_dir, relative))})
-    _write_json(path, {
+    atomic.write_json(path, {
         "experiment": config.name, "data_dir": config.data_dir,
         "protocol": info.raw.get("split", {}).get("protocol"),
         "num_folds_in_protocol": info.num_folds, "folds": entries})
@@ -163,7 +146,8 @@ def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (
                 overrides: Iterable[str] = (), data_dir: Optional[str] = None,
                 folds: FoldSelection = "all", strategy: str = "default",
                 smoke: bool = False,
-                callbacks: Sequence[keras.callbacks.Callback] = ()) -> List[str]:
+                callbacks: Sequence[keras.callbacks.Callback] = (),
+                overwrite: bool = False) -> List[str]:
     """Trains every selected fold of the protocol, each in ``model_dir/folds/<fold>/``.
 
     Args:
@@ -177,16 +161,16 @@ def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (
       strategy: Distribution strategy of each run.
       smoke: Shrink every run to seconds.
       callbacks: Extra Keras callbacks of every run.
+      overwrite: Replace the runs the selected fold directories hold.
 
     Returns:
       The run directories of the selected folds, in protocol order.
 
     Raises:
-      ValueError: Bad experiment, config, strategy or fold selection; a fold directory
-        holding another configuration.
+      ValueError: Bad experiment, config, strategy or fold selection.
+      UserError: A fold directory holds another run and ``overwrite`` is False.
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose from {list(STRATEGIES)}")
+    check_strategy(strategy)
     config_files, overrides = list(config_files), list(overrides)
     base = resolve_config(experiment, config_files, overrides, data_dir=data_dir,
                           smoke=smoke)
@@ -199,11 +183,12 @@ def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (
     run_dirs = [os.path.join(model_dir, FOLDS_DIR, dirs[name]) for name in selected]
     configs = {name: resolve_config(experiment, config_files, overrides, data_dir=data_dir,
                                     fold=name, smoke=smoke) for name in selected}
-    for name, run_dir in zip(selected, run_dirs):
-        _check_same_config(configs[name], run_dir, name)
+    # Every fold's directory is checked before any fold trains.
+    plans = {name: fingerprint_lib.plan_run(run_dir, configs[name], overwrite=overwrite)
+             for name, run_dir in zip(selected, run_dirs)}
     # Under multi_worker every worker trains each fold; only the chief writes the
     # shared bookkeeping files (model_dir is on storage all workers read).
-    chief = strategy != "multi_worker" or worker_role(get_strategy(strategy))[0]
+    chief = is_chief(strategy)
     os.makedirs(model_dir, exist_ok=True)
     chosen = {name: dirs[name] for name in selected}
     if chief:
@@ -216,19 +201,20 @@ def train_folds(experiment: str, model_dir: str, config_files: Iterable[str] = (
           flush=True)
     for position, (name, run_dir) in enumerate(zip(selected, run_dirs), start=1):
         tag = f"fold {position}/{total} ({name})"
-        if is_done(run_dir):
+        state = plans[name].state
+        if state == fingerprint_lib.FINISHED and is_done(run_dir):
             print(f"{tag}: finished before, skipped ({run_dir})", flush=True)
             continue
-        resuming = bool(read_history(run_dir))
         test = ", ".join(info.speakers(name, "test"))
-        print(f"{tag}: {'resuming' if resuming else 'training'}, test speakers {test}",
-              flush=True)
+        verb = {fingerprint_lib.RESUME: "resuming",
+                fingerprint_lib.REPLACE: "replacing"}.get(state, "training")
+        print(f"{tag}: {verb}, test speakers {test}", flush=True)
         fold_start = time.perf_counter()
-        Trainer(EmotionTask(configs[name]), run_dir, strategy=strategy,
-                callbacks=callbacks).train()
+        run_experiment(configs[name], run_dir, strategy=strategy, callbacks=callbacks,
+                       overwrite=overwrite)
         summary = _summary(run_dir, time.perf_counter() - fold_start)
         if chief:
-            _write_json(os.path.join(run_dir, DONE_FILE), summary)
+            atomic.write_json(os.path.join(run_dir, DONE_FILE), summary)
             _write_folds_file(model_dir, base, info, chosen)
         best = summary["best_val_loss"]
         print(f"{tag}: done in {summary['seconds']:.1f} s, {summary['epochs']} epochs, "

@@ -6,8 +6,8 @@ peer. :class:`CustomLoopTrainer` trains the same model (``task.build_model()``) 
 the same per-head loss objects and loss weights (``task.compile_kwargs()``) on the
 same batches (``task.build_dataset(part)``) with its own ``tf.function`` step run by
 ``strategy.run``. It works with every strategy of
-:func:`tfser.training.trainer.get_strategy`; :class:`~tfser.training.trainer.Trainer`
-uses it for ``multi_worker``.
+:func:`tfser.training.runtime.get_strategy`;
+:func:`~tfser.training.runner.run_experiment` uses it for ``multi_worker``.
 
 Loss scaling (what makes 1 worker and N workers agree)
     Each replica returns its share of the *global* batch's loss, so that the sum over
@@ -51,7 +51,7 @@ TensorFlow multi-worker guide advises, removed at the end)::
 
     params.yaml                  the resolved experiment
     history.json                 loss, <head>_loss, val_loss, val_<head>_loss and
-                                 learning_rate per epoch (HistoryWriter format)
+                                 learning_rate per epoch (run_dir.append_history)
     checkpoints/best.keras       lowest val_loss so far (kept across restarts)
     checkpoints/last.keras       end of the latest epoch
     logs/train, logs/validation  TensorBoard scalars epoch_loss, epoch_<head>_loss,
@@ -83,15 +83,17 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfser.models import losses as losses_lib
-from tfser.training import trainer as trainer_lib
 from tfser.training.config import ExperimentConfig, save_params
+from tfser.training.run_dir import append_history
+from tfser.training.runtime import (build_optimizer, check_strategy, get_strategy,
+                                    set_seeds, worker_role)
 from tfser.training.task import EmotionTask
 
 BACKUP_DIR = "backup"
@@ -142,23 +144,6 @@ def replica_loss(loss: keras.losses.Loss, y_true, y_pred, sample_weight=None) ->
 # ------------------------------------------------------------------------- workers
 
 
-def worker_role(strategy: tf.distribute.Strategy) -> Tuple[bool, str]:
-    """``(is_chief, name)`` of this process in the strategy's cluster.
-
-    The chief is the task of type ``chief``, or worker 0 when the cluster has no
-    chief; a single-process strategy is its own chief.
-    """
-    resolver = getattr(strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    task_id = getattr(resolver, "task_id", None)
-    if task_type is None:
-        return True, "chief"
-    cluster = resolver.cluster_spec().as_dict()
-    chief = task_type == "chief" or (task_type == "worker" and task_id == 0
-                                     and "chief" not in cluster)
-    return chief, f"{task_type}{task_id}"
-
-
 def has_batch_norm(model: keras.Model) -> bool:
     """Whether ``model`` or a nested sub-model has a BatchNormalization layer."""
     pending = list(model.layers)
@@ -189,7 +174,7 @@ class CustomLoopTrainer:
       task: The task (datasets, model, losses).
       model_dir: Run directory (created by the chief).
       strategy: ``default``, ``mirrored`` or ``multi_worker`` (see
-        :func:`~tfser.training.trainer.get_strategy`).
+        :func:`~tfser.training.runtime.get_strategy`).
       epoch_end_hooks: Callables ``(epoch, logs)`` run on every worker after an epoch
         is fully recorded (history, checkpoints, backup); an exception stops training
         there, and the next run resumes after that epoch.
@@ -202,9 +187,7 @@ class CustomLoopTrainer:
 
     def __init__(self, task: EmotionTask, model_dir: str, strategy: str = "default",
                  epoch_end_hooks: Sequence[EpochHook] = (), verbose: bool = True):
-        if strategy not in trainer_lib.STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; choose from "
-                             f"{list(trainer_lib.STRATEGIES)}")
+        check_strategy(strategy)
         self.task = task
         self.config: ExperimentConfig = task.config
         self.model_dir = os.path.abspath(model_dir)
@@ -228,7 +211,7 @@ class CustomLoopTrainer:
             raise ValueError(f"task '{self.config.name}' gives no loss for heads {missing}")
         with self.strategy.scope():
             self.model = self.task.build_model()
-            self.optimizer = trainer_lib.build_optimizer(self.config.optimizer)
+            self.optimizer = build_optimizer(self.config.optimizer)
             # Built here, not lazily inside the replica step.
             self.optimizer.build(self.model.trainable_variables)
         self.state = _EpochState()
@@ -353,7 +336,7 @@ class CustomLoopTrainer:
           remaining epochs; ``history.json`` holds all of them).
         """
         # The strategy first: a multi-worker one configures the collective runtime.
-        self.strategy = trainer_lib.get_strategy(self.strategy_name)
+        self.strategy = get_strategy(self.strategy_name)
         is_chief, worker = worker_role(self.strategy)
         write_dir = self.model_dir if is_chief else tempfile.mkdtemp(
             prefix=f"tfser_{worker}_")
@@ -367,7 +350,7 @@ class CustomLoopTrainer:
         config = self.config
         if is_chief:
             save_params(config, self.model_dir)
-        trainer_lib.set_seeds(config.seed)
+        set_seeds(config.seed)
         self._build()
         checkpoints = os.path.join(write_dir, CHECKPOINT_DIR)
         os.makedirs(checkpoints, exist_ok=True)
@@ -385,8 +368,6 @@ class CustomLoopTrainer:
         eval_epoch = self._epoch_function(self._eval_replica, dev_data)
         writers = self._summary_writers(is_chief)
         history: Dict[str, List[float]] = {}
-        history_writer = trainer_lib.HistoryWriter(
-            os.path.join(write_dir, trainer_lib.HISTORY_FILE))
         patience = config.early_stopping.patience
         if self.verbose and is_chief:
             print(f"custom loop: {self.strategy_name}, "
@@ -416,7 +397,7 @@ class CustomLoopTrainer:
                 self.model.save(os.path.join(checkpoints, "best.keras"))
             self.model.save(os.path.join(checkpoints, "last.keras"))
             if is_chief:
-                history_writer.on_epoch_end(epoch, logs)
+                append_history(write_dir, epoch, logs)
                 self._write_summaries(writers, epoch, logs)
             self.state.epoch.assign(epoch + 1)
             backup.save()

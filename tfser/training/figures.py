@@ -1,27 +1,32 @@
 """Images the training summaries draw: confusion matrices and attention over time.
 
 Pure functions over numpy arrays, drawn on a :class:`matplotlib.figure.Figure` with the
-Agg canvas (no GUI backend, no pyplot global state); :mod:`tfser.training.summaries`
-logs them to TensorBoard. The report figures of :mod:`tfser.evaluation` are a
-separate, downstream stage.
+Agg canvas (no GUI backend, no pyplot global state); :mod:`tfser.training.image_summaries`
+logs them to TensorBoard. The confusion matrix is counted by
+:mod:`tfser.metrics.classification` and drawn by :mod:`tfser.metrics.plots`, the same
+functions the reports of :mod:`tfser.evaluation` use.
 """
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-# Figure sizes (inches) and resolution: the logged images are size * DPI pixels.
-CONFUSION_FIGSIZE = (6.4, 5.6)
+from tfser.metrics.classification import confusion_matrix, normalize_rows
+# The confusion figure is shared with evaluation; re-exported for the summaries.
+from tfser.metrics.plots import (  # noqa: F401
+    CONFUSION_FIGSIZE, FIGURE_DPI, confusion_figure, figure_to_image)
+
 ATTENTION_FIGSIZE = (8.0, 4.8)
-FIGURE_DPI = 100
 
 
 def confusion_counts(labels, predictions, num_classes: int, weights=None) -> np.ndarray:
-    """Counts of (true, predicted) class pairs; rows are the true class.
+    """Counts of (true, predicted) class pairs of a batch; rows are the true class.
+
+    Only the weight filter is done here; the counting is
+    :func:`tfser.metrics.classification.confusion_matrix`, as in evaluation.
 
     Args:
       labels: True class indices, any shape.
@@ -31,82 +36,28 @@ def confusion_counts(labels, predictions, num_classes: int, weights=None) -> np.
         weight > 0 (labelled ones) are counted, each once.
 
     Returns:
-      int64 ``[K, K]`` counts.
+      int64 ``[K, K]`` counts (zeros when nothing is labelled).
 
     Raises:
       ValueError: Mismatched shapes, or a counted index outside ``0..K-1``.
     """
     labels = np.asarray(labels).reshape(-1)
     predictions = np.asarray(predictions).reshape(-1)
-    if labels.shape != predictions.shape:
-        raise ValueError(f"confusion_counts: {labels.size} labels but "
-                         f"{predictions.size} predictions")
-    if weights is not None:
-        weights = np.asarray(weights).reshape(-1)
-        if weights.shape != labels.shape:
-            raise ValueError(f"confusion_counts: {weights.size} weights for "
+    for name, values in (("predictions", predictions), ("weights", weights)):
+        if values is not None and np.size(values) != labels.size:
+            raise ValueError(f"confusion_counts: {np.size(values)} {name} for "
                              f"{labels.size} labels")
-        keep = weights > 0
+    if weights is not None:
+        keep = np.asarray(weights).reshape(-1) > 0
         labels, predictions = labels[keep], predictions[keep]
-    labels = labels.astype(np.int64)
-    predictions = predictions.astype(np.int64)
-    for name, values in (("label", labels), ("prediction", predictions)):
-        bad = values[(values < 0) | (values >= num_classes)]
-        if bad.size:
-            raise ValueError(f"confusion_counts: {name} {int(bad[0])} is outside "
-                             f"0..{num_classes - 1}")
-    flat = np.bincount(labels * num_classes + predictions, minlength=num_classes ** 2)
-    return flat.reshape(num_classes, num_classes).astype(np.int64)
+    if not labels.size:
+        return np.zeros((num_classes, num_classes), np.int64)
+    return confusion_matrix(labels, predictions, num_classes=num_classes)
 
 
 def row_normalise(counts) -> np.ndarray:
     """Each row divided by its sum (the per-class recall shares); empty rows stay 0."""
-    counts = np.asarray(counts, dtype=np.float64)
-    totals = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-
-
-def confusion_figure(counts, class_names: Sequence[str], title: str = "",
-                     figsize: Tuple[float, float] = CONFUSION_FIGSIZE) -> Figure:
-    """A heat map of the row-normalised matrix, each cell annotated with its count.
-
-    Args:
-      counts: ``[K, K]`` counts, rows = true class.
-      class_names: The K class names (axis labels).
-      title: Figure title.
-      figsize: Size in inches.
-
-    Raises:
-      ValueError: ``counts`` is not ``[K, K]`` for the K names.
-    """
-    counts = np.asarray(counts)
-    size = len(class_names)
-    if counts.shape != (size, size):
-        raise ValueError(f"confusion_figure: counts of shape {counts.shape} for "
-                         f"{size} class names")
-    shares = row_normalise(counts)
-    figure = Figure(figsize=figsize, dpi=FIGURE_DPI)
-    axes = figure.add_subplot(1, 1, 1)
-    image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
-    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of true class")
-    ticks = np.arange(size)
-    axes.set_xticks(ticks)
-    axes.set_yticks(ticks)
-    axes.set_xticklabels(class_names, rotation=45, ha="right")
-    axes.set_yticklabels(class_names)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    font = max(5, min(9, int(72 / max(size, 1))))
-    for row in range(size):
-        for col in range(size):
-            if counts[row, col]:
-                dark = shares[row, col] > 0.5
-                axes.text(col, row, str(int(counts[row, col])), ha="center", va="center",
-                          fontsize=font, color="white" if dark else "black")
-    if title:
-        axes.set_title(title, fontsize=10)
-    figure.tight_layout()
-    return figure
+    return normalize_rows(counts, empty=0.0)
 
 
 def attention_figure(weights, frames=None, title: str = "",
@@ -149,10 +100,3 @@ def attention_figure(weights, frames=None, title: str = "",
         axes_for_title.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure
-
-
-def figure_to_image(figure: Figure) -> np.ndarray:
-    """Renders a figure to a uint8 RGB array ``[H, W, 3]`` (size in inches x dpi)."""
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

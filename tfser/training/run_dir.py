@@ -1,21 +1,47 @@
-"""What a finished run directory holds, for the stages that read one (evaluate, export).
+"""The files of a run directory: the history both trainers write, what later stages read.
 
-:class:`~tfser.training.trainer.Trainer` writes ``checkpoints/<best|last>.keras`` and
-``params.yaml`` (whose ``data_dir`` is kept as given to tfser-train). These helpers find
-them again and fail with the reason when something is missing.
+Both trainers (:mod:`~tfser.training.trainer`, :mod:`~tfser.training.custom_loop`)
+append each finished epoch to ``history.json`` here and write
+``checkpoints/<best|last>.keras`` and ``params.yaml`` (whose ``data_dir`` is kept as
+given to tfser-train). The stages that read a run (evaluate, export) find them again
+with these helpers, which fail with the reason when something is missing.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Optional
+from typing import Any, Dict, List, Mapping, Optional
 
+from tfser.fileio import atomic
 from tfser.training.config import PARAMS_FILE
 
 CHECKPOINTS = ("best", "last")
 CHECKPOINTS_DIR = "checkpoints"
+HISTORY_FILE = "history.json"
 # The featurized directory's sidecar (tfser.features.dataset_info.DATASET_INFO_FILE).
 DATASET_INFO_FILE = "dataset_info.json"
+
+
+def read_history(model_dir: str) -> List[Dict[str, Any]]:
+    """The ``history.json`` entries of a run directory (empty when there is none)."""
+    path = os.path.join(model_dir, HISTORY_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def append_history(model_dir: str, epoch: int, logs: Optional[Mapping[str, Any]]) -> None:
+    """Records a finished epoch's logs in ``history.json`` (kept across restarts).
+
+    Entries of epochs at or after ``epoch`` (left by a run that was killed and
+    restarted) are replaced, so the file always holds one entry per epoch in order.
+    """
+    entries = [e for e in read_history(model_dir) if e["epoch"] < epoch]
+    entries.append({"epoch": int(epoch),
+                    **{key: float(value) for key, value in (logs or {}).items()}})
+    atomic.write_text(os.path.join(model_dir, HISTORY_FILE), json.dumps(entries, indent=1))
 
 
 def checkpoint_path(run_dir: str, checkpoint: str = "best") -> str:
