@@ -59,6 +59,24 @@ def data_000(synth_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def data_000_recipe(synth_dir, tmp_path_factory):
+    """Recipe 000's data: synthetic_000 plus the primary vote distribution (emotion_soft)."""
+    config = tfser_beam.load_config(config_path("synthetic_000_recipe.yaml"))
+    out = tmp_path_factory.mktemp("features") / "synthetic_000_recipe"
+    tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def data_004(synth_dir, tmp_path_factory):
+    """Recipe 004's data: 4 s spectrograms, emotion + speaker heads, official split."""
+    config = tfser_beam.load_config(config_path("synthetic_004_recipe.yaml"))
+    out = tmp_path_factory.mktemp("features") / "synthetic_004_recipe"
+    tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
 def data_001(main_run):
     """synthetic_001 with logspec_001 (plus eGeMAPS, one speed variant), LOSO folds."""
     return main_run.out_dir

@@ -41,6 +41,8 @@ CASES = {
     layers.RaterEmbeddingLogits: (
         lambda: layers.RaterEmbeddingLogits(3, 4, embedding_dim=2, hidden_units=5),
         [VECTORS], _call_positional),
+    layers.UncertaintyWeights: (lambda: layers.UncertaintyWeights(["a", "b"]), [VECTORS],
+                                _call_positional),
     layers.ZeroMaskedFrames: (layers.ZeroMaskedFrames, [FRAMES, LENGTHS], _call_positional),
 }
 
@@ -153,3 +155,12 @@ def test_rater_embedding_logits_differ_between_raters():
     logits = np.asarray(layers.RaterEmbeddingLogits(3, 4, embedding_dim=2)(VECTORS))
     assert logits.shape == (2, 3, 4)
     assert not np.allclose(logits[:, 0], logits[:, 1])
+
+
+def test_uncertainty_weights_pass_through_and_start_at_weight_one():
+    layer = layers.UncertaintyWeights(["emotion", "secondary"])
+    np.testing.assert_array_equal(np.asarray(layer(VECTORS)), VECTORS)
+    assert [float(layer.weight_of(h)) for h in ("emotion", "secondary")] == [1.0, 1.0]
+    assert len(layer.trainable_weights) == 2
+    with pytest.raises(ValueError, match="distinct head names"):
+        layers.UncertaintyWeights(["a", "a"])

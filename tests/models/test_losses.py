@@ -208,3 +208,21 @@ def test_build_loss_defaults_by_kind_and_type():
         built(kind="hard", loss="focal")
     with pytest.raises(ValueError, match="bad loss_params"):
         built(kind="hard", loss_params={"gamma": 2})
+
+
+def test_uncertainty_weighted_loss_is_exp_minus_s_times_loss_plus_s():
+    from tfser.models import layers
+    weights = layers.UncertaintyWeights(["emotion"])
+    weights.log_variances["emotion"].assign(0.5)
+    inner = losses.HardTargetCrossentropy()
+    wrapped = losses.UncertaintyWeightedLoss(inner, weights, "emotion")
+    y_true = np.array([0, 1], dtype=np.int64)
+    y_pred = np.array([[0.7, 0.3], [0.4, 0.6]], dtype=np.float32)
+    plain = float(inner(y_true, y_pred))
+    assert float(wrapped(y_true, y_pred)) == pytest.approx(np.exp(-0.5) * plain + 0.5,
+                                                           rel=1e-6)
+    # The gradient moves s towards log L: d/ds (exp(-s) L + s) = 1 - exp(-s) L.
+    with tf.GradientTape() as tape:
+        value = wrapped(y_true, y_pred)
+    grad = tape.gradient(value, weights.log_variances["emotion"])
+    assert float(grad) == pytest.approx(1.0 - np.exp(-0.5) * plain, rel=1e-5)

@@ -30,7 +30,8 @@ def test_results_follow_the_contract(smoke_000):
     assert stored["recipe"] == "000" and stored["corpus"] == "synthetic"
     assert stored["protocol"] == "official" and stored["folds"] == ["official"]
     assert stored["command"] == f"tfser-reproduce --recipe=000 --out={out} --smoke"
-    assert [r["name"] for r in stored["rows"]] == ["hard_pe", "soft_pe", "hard_se", "mtl"]
+    assert [r["name"] for r in stored["rows"]] == ["hard_pe", "soft_pe", "hard_se", "mtl",
+                                                   "mtl_auto"]
     assert stored["selected"] is None
     for row in stored["rows"]:
         assert {"name", "head", "metrics", "n", "per_fold"} <= set(row)
@@ -48,7 +49,8 @@ def test_results_follow_the_contract(smoke_000):
     titles = [t["title"] for t in stored["tables"]]
     assert len(titles) == 3 and titles[0].startswith("Table 1")
     table1 = stored["tables"][0]
-    assert [r["name"] for r in table1["rows"]] == ["hard_pe", "soft_pe", "mtl", "human"]
+    assert [r["name"] for r in table1["rows"]] == ["hard_pe", "soft_pe", "mtl", "mtl_auto",
+                                                   "human"]
     assert table1["rows"][0]["published"]["F1"] == pytest.approx(0.240)
     text = open(os.path.join(out, "results.md"), encoding="utf-8").read()
     assert text.startswith("# Recipe 000") and f"`{stored['command']}`" in text

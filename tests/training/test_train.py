@@ -26,8 +26,11 @@ def _train(experiment, model_dir, data_dir, smoke=True, overrides=(), **kwargs):
 
 
 @pytest.fixture(scope="module")
-def data_dirs(data_000, data_001):
-    return {"000_mtl": data_000, "000_hard_pe": data_000, "001_hard": data_001}
+def data_dirs(data_000, data_000_recipe, data_001, data_004):
+    """The featurized directory each registered experiment reads (by its name prefix)."""
+    special = {"000_soft_pe": data_000_recipe}
+    by_paper = {"000": data_000, "001": data_001, "004": data_004}
+    return {name: special.get(name, by_paper[name[:3]]) for name in training.EXPERIMENTS}
 
 
 @pytest.mark.parametrize("experiment", sorted(training.EXPERIMENTS))

@@ -221,6 +221,9 @@ class HeadConfig:
         return cls.from_dict(fields)
 
 
+LOSS_WEIGHTINGS = ("fixed", "uncertainty")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """A whole model: inputs, one trunk, named heads.
@@ -230,14 +233,19 @@ class ModelConfig:
       trunk: The shared trunk.
       heads: The heads, each on the trunk's embedding.
       name: Keras model name.
+      loss_weighting: ``fixed`` (each head's ``loss_weight``) or ``uncertainty`` (weights
+        learned during training: :class:`~tfser.models.layers.UncertaintyWeights`; the
+        heads' ``loss_weight`` values are then not used).
     """
 
     features: Tuple[FeatureInput, ...]
     trunk: TrunkConfig
     heads: Tuple[HeadConfig, ...]
     name: str = "tfser_model"
+    loss_weighting: str = "fixed"
 
     def __post_init__(self):
+        _check.choice(self.loss_weighting, "model.loss_weighting", LOSS_WEIGHTINGS)
         names = [feature.name for feature in self.features]
         if not names:
             _check.fail("model", "needs at least one feature input")
@@ -250,7 +258,8 @@ class ModelConfig:
         return cls(features=tuple(as_feature_input(f) for f in data["features"]),
                    trunk=as_trunk_config(data["trunk"]),
                    heads=tuple(as_head_config(h) for h in data["heads"]),
-                   name=data.get("name", "tfser_model"))
+                   name=data.get("name", "tfser_model"),
+                   loss_weighting=data.get("loss_weighting", "fixed"))
 
     def to_dict(self) -> Dict[str, Any]:
         """A plain, YAML-ready copy (tuples as lists)."""

@@ -20,7 +20,7 @@ trunks under new heads::
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import keras
 
@@ -29,7 +29,7 @@ from tfser.models import metrics as metrics_lib
 from tfser.models.config import (HeadConfig, ModelConfig, as_head_config, as_model_config,
                                  check_head_names)
 from tfser.models.heads import build_heads
-from tfser.models.layers import AttentionPooling
+from tfser.models.layers import AttentionPooling, UncertaintyWeights
 from tfser.models.trunks import build_trunk
 
 # A model config (object or dict) or a list of head configs (objects or dicts).
@@ -48,27 +48,57 @@ def build_model(config: Union[ModelConfig, Mapping[str, Any]]) -> keras.Model:
     """
     config = as_model_config(config)
     trunk = build_trunk(config.trunk, config.features)
-    return _heads_over_trunks([trunk], config.heads, config.name)
+    return _heads_over_trunks([trunk], config.heads, config.name, config.loss_weighting)
 
 
-def compile_kwargs(heads: HeadsLike) -> Dict[str, Dict[str, Any]]:
+def compile_kwargs(heads: HeadsLike, model: Optional[keras.Model] = None
+                   ) -> Dict[str, Dict[str, Any]]:
     """``loss``, ``loss_weights`` and ``weighted_metrics`` dicts keyed by head name.
 
     Args:
       heads: The model config given to :func:`build_model` (object or dict), or the
         list of head configs.
+      model: The built model; needed when the config learns its loss weights
+        (``loss_weighting: uncertainty``): each head's loss is then wrapped in
+        :class:`~tfser.models.losses.UncertaintyWeightedLoss` over the model's
+        :class:`~tfser.models.layers.UncertaintyWeights`, with fixed weights of 1.
 
     The total loss Keras minimises is ``sum_h loss_weight_h * loss_h``; each head's
     loss averages over its labelled elements (sample weight > 0), and the metrics are
     weighted so that masked examples are not counted. Usage:
     ``model.compile(optimizer=..., **compile_kwargs(config))``.
     """
+    learned = _loss_weighting(heads) == "uncertainty"
     heads = _head_configs(heads)
+    losses = {head.name: losses_lib.build_loss(head) for head in heads}
+    weights = {head.name: float(head.loss_weight) for head in heads}
+    if learned:
+        if model is None:
+            raise ValueError("a model with learned loss weights (loss_weighting: "
+                             "uncertainty) needs the built model for its compile arguments")
+        layer = uncertainty_weights(model)
+        losses = {name: losses_lib.UncertaintyWeightedLoss(loss, layer, name)
+                  for name, loss in losses.items()}
+        weights = {name: 1.0 for name in weights}
     return {
-        "loss": {head.name: losses_lib.build_loss(head) for head in heads},
-        "loss_weights": {head.name: float(head.loss_weight) for head in heads},
+        "loss": losses,
+        "loss_weights": weights,
         "weighted_metrics": {head.name: metrics_lib.build_metrics(head) for head in heads},
     }
+
+
+def _loss_weighting(heads: HeadsLike) -> str:
+    if isinstance(heads, Mapping):
+        heads = as_model_config(heads)
+    return heads.loss_weighting if isinstance(heads, ModelConfig) else "fixed"
+
+
+def uncertainty_weights(model: keras.Model) -> Optional[UncertaintyWeights]:
+    """The model's learned-loss-weight layer, or None when its weights are fixed."""
+    for _, layer in _walk(model):
+        if isinstance(layer, UncertaintyWeights):
+            return layer
+    return None
 
 
 def get_trunk(model: keras.Model, name: str = "trunk") -> keras.Model:
@@ -216,9 +246,13 @@ def _shared_inputs(trunks: Sequence[keras.Model]) -> Dict[str, keras.KerasTensor
 
 
 def _heads_over_trunks(trunks: Sequence[keras.Model], heads: Sequence[HeadConfig],
-                       name: str) -> keras.Model:
+                       name: str, loss_weighting: str = "fixed") -> keras.Model:
     inputs = _shared_inputs(trunks)
     embeddings = [trunk({key: inputs[key] for key in trunk.input}) for trunk in trunks]
     embedding = embeddings[0] if len(embeddings) == 1 else keras.layers.Concatenate(
         axis=-1, name="fused_embedding")(embeddings)
+    if loss_weighting == "uncertainty":
+        # Passes the embedding through; it only holds the learned weights in the model.
+        embedding = UncertaintyWeights([head.name for head in heads],
+                                       name="uncertainty_weights")(embedding)
     return keras.Model(inputs, build_heads(list(heads), embedding), name=name)

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import keras
 
 from tfser import data
+from tfser import models
 from tfser.training.config import OptimizerConfig
 from tfser.training.hparams import ExperimentSummary
 from tfser.training.image_summaries import (DEFAULT_ATTENTION_EXAMPLES, DEFAULT_MAX_BATCHES,
@@ -38,6 +39,24 @@ class LearningRateLogger(keras.callbacks.Callback):
         if logs is not None:
             logs["learning_rate"] = float(
                 keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+def loss_weight_logs(model: keras.Model) -> Dict[str, float]:
+    """``{"loss_weight/<head>": exp(-s_h)}`` of a model that learns its loss weights
+    (``loss_weighting: uncertainty``); empty for fixed weights."""
+    layer = models.uncertainty_weights(model)
+    if layer is None:
+        return {}
+    return {f"loss_weight/{head}": float(keras.ops.convert_to_numpy(layer.weight_of(head)))
+            for head in layer.heads}
+
+
+class LossWeightLogger(keras.callbacks.Callback):
+    """Adds the learned loss weights to each epoch's logs (history.json, TensorBoard)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(loss_weight_logs(self.model))
 
 
 class HistoryWriter(keras.callbacks.Callback):

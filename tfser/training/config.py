@@ -39,7 +39,7 @@ from tfser.training.experiments import EXPERIMENTS, shrink_for_smoke
 PARAMS_FILE = "params.yaml"
 OPTIMIZERS = ("adam", "adamax", "rmsprop", "sgd")
 SCHEDULES = ("none", "step_decay")
-MODEL_KEYS = ("name", "trunk", "heads")
+MODEL_KEYS = ("name", "trunk", "heads", "loss_weighting")
 TRUNK_KEYS = ("type", "features", "params", "name")
 
 
@@ -237,7 +237,9 @@ def _check_model(model: Any) -> Dict[str, Any]:
     _check.keys(model.get("trunk"), TRUNK_KEYS, "model.trunk")
     trunk_type = model["trunk"].get("type")
     # Imported here: the trunk registry loads Keras, which --help should not need.
+    from tfser.models.config import LOSS_WEIGHTINGS  # pylint: disable=import-outside-toplevel
     from tfser.models.trunks import TRUNKS  # pylint: disable=import-outside-toplevel
+    _check.choice(model.get("loss_weighting", "fixed"), "model.loss_weighting", LOSS_WEIGHTINGS)
     if trunk_type not in TRUNKS:
         _check.fail("model.trunk.type", f"unknown trunk {trunk_type!r}; registered: "
                                         f"{sorted(TRUNKS)}")

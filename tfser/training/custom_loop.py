@@ -90,6 +90,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfser.models import losses as losses_lib
+from tfser.training.callbacks import loss_weight_logs
 from tfser.training.config import ExperimentConfig, save_params
 from tfser.training.run_dir import append_history
 from tfser.training.runtime import (build_optimizer, check_strategy, get_strategy,
@@ -129,9 +130,10 @@ def replica_loss(loss: keras.losses.Loss, y_true, y_pred, sample_weight=None) ->
     if loss.reduction in (None, "none"):
         raise ValueError(f"loss '{loss.name}': reduction {loss.reduction!r} does not give a "
                          "scalar loss to train on")
-    if isinstance(loss, (losses_lib.MaskedLoss, losses_lib.ConcordanceLoss)):
+    if isinstance(loss, (losses_lib.MaskedLoss, losses_lib.ConcordanceLoss,
+                         losses_lib.UncertaintyWeightedLoss)):
         # tfser's losses return this replica's share themselves (global weight sums,
-        # all-reduced CCC moments).
+        # all-reduced CCC moments; a learned weight's + s term divided by the replicas).
         return loss(y_true, y_pred, sample_weight)
     # Other Keras losses average over their own replica's batch: reduce their
     # per-element values the same way instead.
@@ -201,7 +203,13 @@ class CustomLoopTrainer:
     # ---------------------------------------------------------------- building
 
     def _build(self):
-        kwargs = self.task.compile_kwargs()
+        with self.strategy.scope():
+            self.model = self.task.build_model()
+            # After the model: learned loss weights live in it.
+            kwargs = self.task.compile_kwargs(self.model)
+            self.optimizer = build_optimizer(self.config.optimizer)
+            # Built here, not lazily inside the replica step.
+            self.optimizer.build(self.model.trainable_variables)
         self.losses: Dict[str, keras.losses.Loss] = dict(kwargs["loss"])
         self.loss_weights: Dict[str, float] = {
             head: 1.0 if weight is None else float(weight)
@@ -209,11 +217,6 @@ class CustomLoopTrainer:
         missing = [head for head in self.heads if head not in self.losses]
         if missing:
             raise ValueError(f"task '{self.config.name}' gives no loss for heads {missing}")
-        with self.strategy.scope():
-            self.model = self.task.build_model()
-            self.optimizer = build_optimizer(self.config.optimizer)
-            # Built here, not lazily inside the replica step.
-            self.optimizer.build(self.model.trainable_variables)
         self.state = _EpochState()
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
                                               epoch=self.state.epoch, best=self.state.best,
@@ -382,6 +385,7 @@ class CustomLoopTrainer:
             logs.update({f"val_{key}": value
                          for key, value in self._epoch_logs(eval_epoch, "dev").items()})
             logs["learning_rate"] = float(self.optimizer.learning_rate.numpy())
+            logs.update(loss_weight_logs(self.model))
             if not all(np.isfinite(value) for value in logs.values()):
                 raise FloatingPointError(f"epoch {epoch}: non-finite losses {logs}")
 

@@ -67,15 +67,17 @@ class EmotionTask:
             heads.append(HeadConfig.from_label_spec(spec, **fields))
         trunk = TrunkConfig.from_dict(_plain(self.config.model["trunk"]))
         return ModelConfig(features=features, trunk=trunk, heads=tuple(heads),
-                           name=self.config.model.get("name", "tfser_model"))
+                           name=self.config.model.get("name", "tfser_model"),
+                           loss_weighting=self.config.model.get("loss_weighting", "fixed"))
 
     def build_model(self) -> keras.Model:
         """The uncompiled model (call inside the strategy scope)."""
         return models.build_model(self.model_config)
 
-    def compile_kwargs(self) -> Dict[str, Any]:
-        """``loss``, ``loss_weights`` and ``weighted_metrics`` keyed by head."""
-        return models.compile_kwargs(self.model_config)
+    def compile_kwargs(self, model: Optional[keras.Model] = None) -> Dict[str, Any]:
+        """``loss``, ``loss_weights`` and ``weighted_metrics`` keyed by head (``model``:
+        the built model, needed when the loss weights are learned)."""
+        return models.compile_kwargs(self.model_config, model)
 
     def class_weights(self) -> Dict[str, List[float]]:
         """Inverse class-frequency weights of the heads the config weights."""

@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 import keras
 
 from tfser.training.callbacks import (HistoryWriter, LearningRateLogger,  # noqa: F401
+                                      LossWeightLogger,
                                       ResumableEarlyStopping, build_summary_callbacks)
 from tfser.training.config import ExperimentConfig, save_params
 from tfser.training.image_summaries import DEFAULT_ATTENTION_EXAMPLES
@@ -81,6 +82,7 @@ class Trainer:
                           default=None)
         callbacks = [
             LearningRateLogger(self.config.optimizer),
+            LossWeightLogger(),
             # Epoch frequency: a restart resumes at the next epoch with optimizer state
             # (a step frequency would restart the epoch from batch 0).
             keras.callbacks.BackupAndRestore(os.path.join(self.model_dir, "backup"),
@@ -124,7 +126,7 @@ class Trainer:
         with strategy.scope():
             self.model = self.task.build_model()
             self.model.compile(optimizer=build_optimizer(self.config.optimizer),
-                               **self.task.compile_kwargs())
+                               **self.task.compile_kwargs(self.model))
         history = self.model.fit(
             self.task.build_dataset("train"), validation_data=self.task.build_dataset("dev"),
             epochs=self.config.epochs, callbacks=self.build_callbacks(), verbose=2,

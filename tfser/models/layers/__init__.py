@@ -12,9 +12,10 @@ from tfser.models.layers.frame_count import FrameCount
 from tfser.models.layers.length_mask import LengthMask, sequence_mask
 from tfser.models.layers.per_rater_dense import PerRaterDense
 from tfser.models.layers.rater_embedding_logits import RaterEmbeddingLogits
+from tfser.models.layers.uncertainty_weights import UncertaintyWeights
 from tfser.models.layers.zero_masked_frames import ZeroMaskedFrames
 
 LAYERS = (AttentionPooling, DownsampleLengths, FrameCount, LengthMask, PerRaterDense,
-          RaterEmbeddingLogits, ZeroMaskedFrames)
+          RaterEmbeddingLogits, UncertaintyWeights, ZeroMaskedFrames)
 
 __all__ = [cls.__name__ for cls in LAYERS] + ["LAYERS", "sequence_mask"]
