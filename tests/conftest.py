@@ -49,31 +49,30 @@ def continuous_run(synth_dir, tmp_path_factory):
     return tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
 
 
+def _featurized(synth_dir, tmp_path_factory, config_name: str) -> str:
+    """The small corpus featurized with ``configs/featurize/<config_name>.yaml``."""
+    config = tfser_beam.load_config(config_path(f"{config_name}.yaml"))
+    out = tmp_path_factory.mktemp("features") / config_name
+    tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
+    return str(out)
+
+
 @pytest.fixture(scope="session")
 def data_000(synth_dir, tmp_path_factory):
     """synthetic_000 (eGeMAPS; emotion + secondary; official split) of the small corpus."""
-    config = tfser_beam.load_config(config_path("synthetic_000.yaml"))
-    out = tmp_path_factory.mktemp("features") / "synthetic_000"
-    tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
-    return str(out)
+    return _featurized(synth_dir, tmp_path_factory, "synthetic_000")
 
 
 @pytest.fixture(scope="session")
 def data_000_recipe(synth_dir, tmp_path_factory):
     """Recipe 000's data: synthetic_000 plus the primary vote distribution (emotion_soft)."""
-    config = tfser_beam.load_config(config_path("synthetic_000_recipe.yaml"))
-    out = tmp_path_factory.mktemp("features") / "synthetic_000_recipe"
-    tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
-    return str(out)
+    return _featurized(synth_dir, tmp_path_factory, "synthetic_000_recipe")
 
 
 @pytest.fixture(scope="session")
 def data_004(synth_dir, tmp_path_factory):
     """Recipe 004's data: 4 s spectrograms, emotion + speaker heads, official split."""
-    config = tfser_beam.load_config(config_path("synthetic_004_recipe.yaml"))
-    out = tmp_path_factory.mktemp("features") / "synthetic_004_recipe"
-    tfser_beam.build_pipeline(config, synth_dir, str(out), log_every=1000)
-    return str(out)
+    return _featurized(synth_dir, tmp_path_factory, "synthetic_004_recipe")
 
 
 @pytest.fixture(scope="session")
