@@ -41,6 +41,7 @@ from tfser.beam import work
 from tfser.beam import label_fields
 from tfser.features import dataset_info as features_info
 from tfser.features import registry
+from tfser.features import spectrogram
 from tfser.labels import LabelSpec
 
 NORMALISATIONS = ("global", "per_speaker", "none")
@@ -163,6 +164,10 @@ class FeaturizeConfig:
         statistics the reader applies. All statistics are always recorded.
       speed_perturb: Speed factors applied to utterances that are in TRAIN in at least
         one fold, written as extra examples with variant ``speed<factor>`` (001: 0.9, 1.1).
+      random_crops: Paper 004's random 4 s crops: this many extra examples
+        (``crop1`` ..) of every TRAIN utterance longer than the segment, each a segment
+        at a seeded random offset; evaluation keeps the centre crop. Only with
+        ``spec_004``. The crops are drawn once, at featurize time, not anew each epoch.
       sample_rate: Audio is resampled to this rate before feature extraction.
       min_duration_s: Shorter segments are rejected.
       num_shards: Files per speaker (and per augmented variant of a speaker).
@@ -182,6 +187,7 @@ class FeaturizeConfig:
     split: SplitConfig = SplitConfig()
     normalisation: Mapping[str, str] = dataclasses.field(default_factory=dict)
     speed_perturb: Tuple[float, ...] = ()
+    random_crops: int = 0
     sample_rate: int = 16000
     min_duration_s: float = 0.0
     num_shards: int = 1
@@ -231,6 +237,7 @@ class FeaturizeConfig:
             normalisation=_normalisation(data.get("normalisation", DEFAULT_NORMALISATION),
                                          feature_sets + (traces.features if continuous else ())),
             speed_perturb=speed,
+            random_crops=_random_crops(data.get("random_crops", 0), feature_sets),
             sample_rate=_check.integer(data.get("sample_rate", 16000), "sample_rate", 1),
             min_duration_s=_check.number(data.get("min_duration_s", 0.0), "min_duration_s"),
             num_shards=_check.integer(data.get("num_shards", 1), "num_shards", 1),
@@ -255,6 +262,8 @@ class FeaturizeConfig:
             "audio_checks": dataclasses.asdict(self.audio_checks),
             "clip_sigma": self.clip_sigma,
         }
+        if self.random_crops:
+            data["random_crops"] = self.random_crops
         if self.continuous:
             traces = dataclasses.asdict(self.traces)
             data["traces"] = {k: list(v) if isinstance(v, tuple) else v
@@ -272,7 +281,13 @@ class FeaturizeConfig:
     @property
     def variants(self) -> Tuple[str, ...]:
         """Names of the augmented variants, e.g. ``("speed0.9", "speed1.1")``."""
-        return tuple(work.variant_name(f) for f in self.speed_perturb)
+        return (tuple(work.variant_name(f) for f in self.speed_perturb)
+                + tuple(work.crop_variant_name(k) for k in range(1, self.random_crops + 1)))
+
+    @property
+    def crop_seconds(self) -> float:
+        """Length of a random crop: the 004 spectrogram's segment."""
+        return spectrogram.DEFAULT_SEGMENT_S
 
     @property
     def all_features(self) -> Tuple[str, ...]:
@@ -297,6 +312,19 @@ def _normalisation(value: Any, features: Tuple[str, ...]) -> Dict[str, str]:
         out[name] = _check.choice(value.get(name, DEFAULT_NORMALISATION),
                                   f"normalisation.{name}", NORMALISATIONS)
     return out
+
+
+# The registered feature set that random_crops applies to (004's 4 s spectrogram).
+SPEC_004 = "spec_004"
+
+
+def _random_crops(value: Any, feature_sets: Tuple[str, ...]) -> int:
+    count = _check.integer(value, "random_crops", 0)
+    if count and tuple(feature_sets) != (SPEC_004,):
+        _check.fail("random_crops", f"crops 004's fixed-length segments: use it with "
+                                    f"feature_sets: [{SPEC_004}] only, got "
+                                    f"{list(feature_sets)}")
+    return count
 
 
 def _clip_sigma(value: Any) -> float:

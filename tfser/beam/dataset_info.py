@@ -76,7 +76,7 @@ def read_work_file(work_dir: str, name: str) -> List[Dict[str, Any]]:
 def _expected(plan: Plan) -> List[Tuple[str, str, str]]:
     """(utt_id, variant, speaker) of every example the run should account for."""
     return [(item.utt_id, variant, item.speaker_id) for item in plan.items
-            for variant in [work.ORIGINAL] + [work.variant_name(f) for f in item.speed_factors]]
+            for variant in work.item_variants(item)]
 
 
 def reconcile(plan: Plan, written: List[dict], rejects: List[dict]) -> None:
@@ -156,7 +156,8 @@ def group_files(plan: Plan, file_records: List[dict], examples_dir: str) -> Dict
     """
     num_shards = plan.config.num_shards
     written = {(r["group"], r["shard"]): r["count"] for r in file_records}
-    augmented_speakers = {item.speaker_id for item in plan.items if item.speed_factors}
+    augmented_speakers = {item.speaker_id for item in plan.items
+                          if item.speed_factors or item.random_crops}
     groups = {}
     for speaker, safe in sorted(plan.groups.items()):
         variants = [work.ORIGINAL] + (list(plan.config.variants)

@@ -107,6 +107,15 @@ def select_utterances(config: FeaturizeConfig, table: schema.AnnotationTable
     return selected, dropped
 
 
+def _longer_than(row, seconds: float) -> bool:
+    """Whether an utterance (or its segment) lasts longer than ``seconds``; an unknown
+    duration counts as longer (the crop then keeps a short signal whole)."""
+    duration = row.duration_s
+    if row.end_s is not None and row.end_s == row.end_s:
+        duration = row.end_s - (row.start_s or 0.0)
+    return not (duration == duration) or duration > seconds
+
+
 def _optional(value) -> Optional[float]:
     return None if value is None or pd.isna(value) else float(value)
 
@@ -160,6 +169,9 @@ def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
             audio_path=table.resolve_audio(row.audio_path),
             start_s=_optional(row.start_s), end_s=_optional(row.end_s), labels=labels,
             speed_factors=config.speed_perturb if row.utt_id in eligible else (),
+            random_crops=config.random_crops if row.utt_id in eligible and _longer_than(
+                row, config.crop_seconds) else 0,
+            crop_seconds=config.crop_seconds,
             trace_targets=targets, trace_features=feature_traces.get(row.utt_id, {})))
     label_specs = label_fields.label_field_specs(derived) if derived is not None else []
     metadata = label_fields.label_metadata(derived) if derived is not None else {}

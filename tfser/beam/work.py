@@ -75,6 +75,9 @@ class WorkItem:
       labels: Head -> value of every derived view (weight 0 where unlabelled).
       speed_factors: Speed-perturbation factors to apply (only for utterances that are
         in TRAIN in at least one fold; empty otherwise).
+      random_crops: Random segments of ``crop_seconds`` to write as extra examples
+        (``crop1`` ..; only for TRAIN utterances longer than the segment; 0 otherwise).
+      crop_seconds: Length of a random crop (paper 004: 4 s).
       trace_targets: [T, A] continuous targets, or None (continuous runs only).
       trace_features: Name -> [T, D] frame features stored with the table (003's
         action units); a configured name missing here rejects the recording.
@@ -89,6 +92,8 @@ class WorkItem:
     end_s: Optional[float] = None
     labels: Mapping[str, example_codec.LabelValue] = dataclasses.field(default_factory=dict)
     speed_factors: Tuple[float, ...] = ()
+    random_crops: int = 0
+    crop_seconds: float = 0.0
     trace_targets: Optional[np.ndarray] = None
     trace_features: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
@@ -178,8 +183,43 @@ def shard_of(utt_id: str, num_shards: int) -> int:
     return int.from_bytes(digest[:8], "big") % num_shards
 
 
-def _variants(item: WorkItem) -> List[Tuple[str, Optional[float]]]:
-    return [(ORIGINAL, None)] + [(variant_name(f), f) for f in item.speed_factors]
+def crop_variant_name(index: int) -> str:
+    """``1 -> "crop1"`` (the ``variant`` of the random crops of one utterance)."""
+    return f"crop{index}"
+
+
+def item_variants(item: WorkItem) -> List[str]:
+    """Every example an utterance gives: the original, then its augmented copies."""
+    return [variant for variant, _ in _variants(item)]
+
+
+def _variants(item: WorkItem) -> List[Tuple[str, Optional[Tuple[str, float]]]]:
+    """``(variant, (kind, parameter))``: speed factors, then crop indices."""
+    return ([(ORIGINAL, None)] + [(variant_name(f), ("speed", f)) for f in item.speed_factors]
+            + [(crop_variant_name(k), ("crop", k)) for k in range(1, item.random_crops + 1)])
+
+
+def random_crop(waveform: np.ndarray, sample_rate: int, seconds: float, utt_id: str,
+                index: int) -> np.ndarray:
+    """A ``seconds``-long segment at a random offset, the same on every run and worker
+    (the offset is drawn from a generator seeded by the utterance id and the index)."""
+    length = int(round(seconds * sample_rate))
+    if len(waveform) <= length:
+        return waveform
+    digest = hashlib.sha1(f"{utt_id}/crop{index}".encode("utf-8")).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
+    offset = int(rng.integers(0, len(waveform) - length + 1))
+    return waveform[offset:offset + length]
+
+
+def _augment(item: WorkItem, waveform: np.ndarray, sample_rate: int,
+             transform: Optional[Tuple[str, float]]) -> np.ndarray:
+    if transform is None:
+        return waveform
+    kind, parameter = transform
+    if kind == "speed":
+        return augment.speed_perturb(waveform, sample_rate, parameter)
+    return random_crop(waveform, sample_rate, item.crop_seconds, item.utt_id, int(parameter))
 
 
 def _reject_all(item: WorkItem, reason: str, detail: str) -> Iterator[Rejected]:
@@ -285,9 +325,8 @@ def featurize_item(item: WorkItem, extractors: Sequence[registry.FeatureExtracto
         return
     specs = {spec.head: spec for spec in settings.label_specs}
     shard = shard_of(item.utt_id, settings.num_shards)
-    for variant, factor in _variants(item):
-        signal = waveform if factor is None else augment.speed_perturb(
-            waveform, settings.sample_rate, factor)
+    for variant, transform in _variants(item):
+        signal = _augment(item, waveform, settings.sample_rate, transform)
         features, stats_frames, problem = _extract(extractors, signal)
         if problem is None and settings.trace_head is not None:
             features, trace_label, problem = _continuous(item, settings, features)

@@ -38,6 +38,7 @@ from tfser.training.experiments import EXPERIMENTS, shrink_for_smoke
 
 PARAMS_FILE = "params.yaml"
 OPTIMIZERS = ("adam", "adamax", "rmsprop", "sgd")
+WEIGHT_DECAY_MODES = ("decoupled", "coupled")
 SCHEDULES = ("none", "step_decay")
 MODEL_KEYS = ("name", "trunk", "heads", "loss_weighting")
 TRUNK_KEYS = ("type", "features", "params", "name")
@@ -91,12 +92,18 @@ class ScheduleConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
-    """Optimizer name and settings (``momentum`` is used by rmsprop and sgd only)."""
+    """Optimizer name and settings (``momentum`` is used by rmsprop and sgd only).
+
+    ``weight_decay_mode``: ``decoupled`` (Keras' ``weight_decay``: the variables shrink
+    after each update) or ``coupled`` (an L2 term added to the gradient, through the
+    momentum, as Caffe / MatConvNet and paper 004 apply it).
+    """
 
     name: str = "adam"
     learning_rate: float = 1e-3
     momentum: float = 0.0
     weight_decay: float = 0.0
+    weight_decay_mode: str = "decoupled"
     schedule: ScheduleConfig = ScheduleConfig()
 
     @classmethod
@@ -109,6 +116,9 @@ class OptimizerConfig:
                    momentum=_check.number(data.get("momentum", 0.0), "optimizer.momentum"),
                    weight_decay=_check.number(data.get("weight_decay", 0.0),
                                               "optimizer.weight_decay"),
+                   weight_decay_mode=_check.choice(
+                       data.get("weight_decay_mode", cls.weight_decay_mode),
+                       "optimizer.weight_decay_mode", WEIGHT_DECAY_MODES),
                    schedule=ScheduleConfig.from_dict(data.get("schedule") or {}))
 
 

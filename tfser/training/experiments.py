@@ -74,10 +74,11 @@ EXPERIMENTS: Dict[str, Dict[str, Any]] = {
 }
 
 # Paper 004: VGG-M on 4 s spectrograms, SGD with momentum, weight decay as the paper's
-# L2 term (see tfser.training.config.OptimizerConfig.weight_decay_mode), the rate x 0.1
-# every 20 epochs, 60 epochs without early stopping, batch 64.
+# L2 term of the gradient (weight_decay_mode: coupled, tfser.training.optimizers), the
+# rate x 0.1 every 20 epochs, 60 epochs without early stopping, batch 64.
 _VGGM_004 = {"type": "vggm", "params": {}}
 _OPTIMIZER_004 = {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
+                  "weight_decay_mode": "coupled",
                   "schedule": {"type": "step_decay", "every_epochs": 20, "factor": 0.1}}
 _TRAINING_004 = {"optimizer": _OPTIMIZER_004, "batch_size": 64, "epochs": 60,
                  "early_stopping": {"monitor": "val_loss", "patience": 0}}

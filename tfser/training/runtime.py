@@ -13,6 +13,7 @@ from typing import List, Tuple
 import keras
 import tensorflow as tf
 
+from tfser.training import optimizers
 from tfser.training.config import OptimizerConfig
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -86,14 +87,18 @@ def is_chief(strategy_name: str) -> bool:
 
 
 def build_optimizer(config: OptimizerConfig) -> keras.optimizers.Optimizer:
-    """The Keras optimizer of ``config`` (create it inside the strategy scope)."""
+    """The Keras optimizer of ``config`` (create it inside the strategy scope).
+
+    ``weight_decay`` is Keras' decoupled decay by default; with ``weight_decay_mode:
+    coupled`` it is an L2 term of the gradient instead (:mod:`tfser.training.optimizers`).
+    """
     common = {"learning_rate": config.learning_rate}
+    if config.name in ("rmsprop", "sgd"):
+        common["momentum"] = config.momentum
+    if config.weight_decay and config.weight_decay_mode == "coupled":
+        return optimizers.COUPLED[config.name](l2=config.weight_decay, **common)
     if config.weight_decay:
         common["weight_decay"] = config.weight_decay
-    if config.name == "adam":
-        return keras.optimizers.Adam(**common)
-    if config.name == "adamax":
-        return keras.optimizers.Adamax(**common)
-    if config.name == "rmsprop":
-        return keras.optimizers.RMSprop(momentum=config.momentum, **common)
-    return keras.optimizers.SGD(momentum=config.momentum, **common)
+    return {"adam": keras.optimizers.Adam, "adamax": keras.optimizers.Adamax,
+            "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}[config.name](
+                **common)
