@@ -222,7 +222,9 @@ def _unique_names(trunks: Sequence[keras.Model]) -> List[keras.Model]:
     seen, out = set(), []
     for index, trunk in enumerate(trunks):
         if trunk.name in seen:
-            trunk = keras.Model(trunk.input, trunk.output, name=f"{trunk.name}_{index}")
+            wrapped = keras.Model(trunk.input, trunk.output, name=f"{trunk.name}_{index}")
+            wrapped.trainable = trunk.trainable
+            trunk = wrapped
         seen.add(trunk.name)
         out.append(trunk)
     return out

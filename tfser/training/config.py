@@ -9,6 +9,11 @@ values raise :class:`~tfser.config.checks.ConfigError`, a ``ValueError``, naming
 key) -> a frozen :class:`ExperimentConfig`, saved as ``params.yaml`` in the run
 directory by :func:`save_params`.
 
+A trunk may also be restored from earlier runs (two-stage training, papers 001 and
+002): ``trunk: {init_from: <run, cross-validation dir or trunk .keras>, freeze: true}``
+takes that run's trained trunk (of the same fold, for a cross-validation), and
+``trunk: {fuse: [<run>, <run>], freeze: true}`` concatenates several under new heads.
+
 The ``model`` entry is the :mod:`tfser.models` description without what the data
 already says: features and head sizes come from ``dataset_info.json`` (see
 :mod:`tfser.training.task`), so a head needs only its name (= the stored label view)
@@ -41,7 +46,7 @@ OPTIMIZERS = ("adam", "adamax", "rmsprop", "sgd")
 WEIGHT_DECAY_MODES = ("decoupled", "coupled")
 SCHEDULES = ("none", "step_decay")
 MODEL_KEYS = ("name", "trunk", "heads", "loss_weighting")
-TRUNK_KEYS = ("type", "features", "params", "name")
+TRUNK_KEYS = ("type", "features", "params", "name", "init_from", "fuse", "freeze")
 
 
 _check = checks.Checks("experiment config")
@@ -245,7 +250,16 @@ class ExperimentConfig:
 def _check_model(model: Any) -> Dict[str, Any]:
     _check.keys(model, MODEL_KEYS, "model")
     _check.keys(model.get("trunk"), TRUNK_KEYS, "model.trunk")
-    trunk_type = model["trunk"].get("type")
+    trunk = model["trunk"]
+    if "freeze" in trunk:
+        _check.boolean(trunk["freeze"], "model.trunk.freeze")
+    if trunk.get("init_from") is not None or trunk.get("fuse") is not None:
+        _check_restored_trunk(trunk)
+        _check_heads(model.get("heads"))
+        return _thaw(model)
+    if "freeze" in trunk:
+        _check.fail("model.trunk.freeze", "applies to a restored trunk (init_from or fuse)")
+    trunk_type = trunk.get("type")
     # Imported here: the trunk registry loads Keras, which --help should not need.
     from tfser.models.config import LOSS_WEIGHTINGS  # pylint: disable=import-outside-toplevel
     from tfser.models.trunks import TRUNKS  # pylint: disable=import-outside-toplevel
@@ -256,7 +270,25 @@ def _check_model(model: Any) -> Dict[str, Any]:
     if not isinstance(model["trunk"].get("params") or {}, Mapping):
         _check.fail("model.trunk.params",
                     "must be a mapping of the trunk builder's arguments")
-    heads = model.get("heads")
+    _check_heads(model.get("heads"))
+    return _thaw(model)
+
+
+def _check_restored_trunk(trunk: Mapping[str, Any]) -> None:
+    """A trunk restored from earlier runs: ``init_from`` (one) or ``fuse`` (several)."""
+    if trunk.get("init_from") is not None and trunk.get("fuse") is not None:
+        _check.fail("model.trunk", "give init_from (one trunk) or fuse (several), not both")
+    extra = sorted(set(trunk) - {"init_from", "fuse", "freeze", "name"})
+    if extra:
+        _check.fail("model.trunk", f"{extra} describe a new trunk; a restored one (init_from "
+                                   "or fuse) takes only its source(s) and freeze")
+    if trunk.get("init_from") is not None:
+        _check.string(trunk["init_from"], "model.trunk.init_from")
+    else:
+        _check.names(trunk["fuse"], "model.trunk.fuse")
+
+
+def _check_heads(heads: Any) -> None:
     if not isinstance(heads, (list, tuple)) or not heads:
         _check.fail("model.heads", f"must be a non-empty list of heads, got {heads!r}")
     for index, head in enumerate(heads):
@@ -266,7 +298,6 @@ def _check_model(model: Any) -> Dict[str, Any]:
     names = [head["name"] for head in heads]
     if len(set(names)) != len(names):
         _check.fail("model.heads", f"duplicate head names {names}")
-    return _thaw(model)
 
 
 def _merge(base: Dict[str, Any], delta: Mapping[str, Any]) -> Dict[str, Any]:

@@ -32,11 +32,11 @@ from tfser import data
 from tfser.fileio import atomic
 from tfser.training import fingerprint as fingerprint_lib
 from tfser.training.config import ExperimentConfig, resolve_config
-from tfser.training.run_dir import read_history
+# FOLDS_FILE and read_folds live with the other run-directory files (re-exported here).
+from tfser.training.run_dir import FOLDS_FILE, read_folds, read_history  # noqa: F401
 from tfser.training.runner import run_experiment
 from tfser.training.runtime import check_strategy, is_chief
 
-FOLDS_FILE = "folds.json"
 FOLDS_DIR = "folds"
 DONE_FILE = "DONE"
 
@@ -90,21 +90,6 @@ def select_folds(info: data.DatasetInfo, folds: FoldSelection = "all") -> List[s
     if not chosen:
         raise ValueError(f"no folds selected; {info.data_dir} has {info.fold_names}")
     return [name for name in info.fold_names if name in chosen]
-
-
-def read_folds(model_dir: str) -> Dict[str, Any]:
-    """The ``folds.json`` of a cross-validation directory.
-
-    Raises:
-      FileNotFoundError: The directory has none.
-    """
-    path = os.path.join(model_dir, FOLDS_FILE)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found; is {model_dir} a cross-validation "
-                                "directory (written by train_folds / tfser-train "
-                                "--fold=all)?")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def is_done(run_dir: str) -> bool:

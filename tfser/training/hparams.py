@@ -110,8 +110,13 @@ def flatten_hparams(config: ExperimentConfig, feature_names: Sequence[str] = (),
         out["optimizer.schedule.every_epochs"] = int(optimizer.schedule.every_epochs)
         out["optimizer.schedule.factor"] = float(optimizer.schedule.factor)
     trunk = config.model["trunk"]
-    out["model.trunk"] = str(trunk["type"])
-    _flatten("model.trunk", dict(trunk.get("params") or {}), out)
+    if "type" in trunk:
+        out["model.trunk"] = str(trunk["type"])
+        _flatten("model.trunk", dict(trunk.get("params") or {}), out)
+    else:  # restored from earlier runs (two-stage training)
+        sources = [trunk["init_from"]] if trunk.get("init_from") else list(trunk["fuse"])
+        out["model.trunk"] = "restored: " + ", ".join(str(s) for s in sources)
+        out["model.trunk.freeze"] = bool(trunk.get("freeze", True))
     heads = config.model["heads"]
     out["model.heads"] = ",".join(head["name"] for head in heads)
     for head in heads:

@@ -19,6 +19,8 @@ from tfser.training.config import PARAMS_FILE
 CHECKPOINTS = ("best", "last")
 CHECKPOINTS_DIR = "checkpoints"
 HISTORY_FILE = "history.json"
+# A cross-validation directory lists its fold runs here (tfser-train --fold=all).
+FOLDS_FILE = "folds.json"
 # The featurized directory's sidecar (tfser.features.dataset_info.DATASET_INFO_FILE).
 DATASET_INFO_FILE = "dataset_info.json"
 
@@ -101,3 +103,18 @@ def resolve_data_dir(run_dir: str, configured: Optional[str],
         f"featurized directory of run {run_dir} not found ('{configured}' from "
         f"{PARAMS_FILE}, as it is and relative to the run and its parents); pass data_dir "
         "(--data_dir) when the data moved")
+
+
+def read_folds(model_dir: str) -> Dict[str, Any]:
+    """The ``folds.json`` of a cross-validation directory.
+
+    Raises:
+      FileNotFoundError: The directory has none.
+    """
+    path = os.path.join(model_dir, FOLDS_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} not found; is {model_dir} a cross-validation "
+                                "directory (written by train_folds / tfser-train "
+                                "--fold=all)?")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)

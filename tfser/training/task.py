@@ -12,6 +12,7 @@ Everything problem-specific lives here; :mod:`tfser.training.trainer` only drive
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List, Optional
 
 import keras
@@ -19,7 +20,9 @@ import tensorflow as tf
 
 from tfser import data
 from tfser import models
+from tfser.config.errors import UserError
 from tfser.models.config import FeatureInput, HeadConfig, ModelConfig, TrunkConfig
+from tfser.training import run_dir as run_dir_lib
 from tfser.training.config import ExperimentConfig
 
 
@@ -49,8 +52,27 @@ class EmotionTask:
     def head_names(self) -> List[str]:
         return [head.name for head in self.model_config.heads]
 
+    @property
+    def trunk_sources(self) -> List[str]:
+        """Where a restored trunk comes from (``init_from`` / ``fuse``); empty for a new one."""
+        trunk = self.config.model["trunk"]
+        if trunk.get("init_from") is not None:
+            return [trunk["init_from"]]
+        return list(trunk.get("fuse") or ())
+
+    def restore_trunks(self) -> List[keras.Model]:
+        """The trained trunks of :attr:`trunk_sources` (this fold's, for a cross-validation),
+        frozen unless the config says ``freeze: false`` (call inside the strategy scope)."""
+        fold = self.info.fold_name(self.config.fold)
+        trainable = not self.config.model["trunk"].get("freeze", True)
+        return [restored_trunk(source, fold, trainable) for source in self.trunk_sources]
+
     def _model_config(self) -> ModelConfig:
         names = list(self.config.features) or list(self.info.feature_specs)
+        if self.trunk_sources:
+            # A restored trunk reads what it was trained on: the features its inputs name.
+            inputs = {key for trunk in self.restore_trunks() for key in trunk.input}
+            names = [name for name in self.info.feature_specs if name in inputs]
         unknown = [name for name in names if name not in self.info.feature_specs]
         if unknown:
             raise ValueError(f"features {unknown} are not in {self.info.data_dir}; stored: "
@@ -65,13 +87,20 @@ class EmotionTask:
                                  f"{self.info.data_dir}; stored: "
                                  f"{list(self.info.label_specs)}")
             heads.append(HeadConfig.from_label_spec(spec, **fields))
-        trunk = TrunkConfig.from_dict(_plain(self.config.model["trunk"]))
+        trunk = None if self.trunk_sources else TrunkConfig.from_dict(
+            _plain(self.config.model["trunk"]))
         return ModelConfig(features=features, trunk=trunk, heads=tuple(heads),
                            name=self.config.model.get("name", "tfser_model"),
                            loss_weighting=self.config.model.get("loss_weighting", "fixed"))
 
     def build_model(self) -> keras.Model:
-        """The uncompiled model (call inside the strategy scope)."""
+        """The uncompiled model (call inside the strategy scope): a new trunk, or the
+        restored ones under new heads (two-stage training)."""
+        if self.trunk_sources:
+            return models.fuse_trunks(self.restore_trunks(), self.model_config.heads,
+                                      name=self.model_config.name,
+                                      trainable=not self.config.model["trunk"].get("freeze",
+                                                                                   True))
         return models.build_model(self.model_config)
 
     def compile_kwargs(self, model: Optional[keras.Model] = None) -> Dict[str, Any]:
@@ -110,6 +139,36 @@ class EmotionTask:
             if self.config.max_steps_per_epoch:
                 dataset = dataset.take(self.config.max_steps_per_epoch)
         return dataset
+
+
+def restored_trunk(source: str, fold: str, trainable: bool = False) -> keras.Model:
+    """The trained trunk of ``source``: a trunk ``.keras`` file, a run directory (its
+    best checkpoint), or a cross-validation directory (the run of fold ``fold``).
+
+    Raises:
+      UserError: No such file or run, or a cross-validation without that fold.
+    """
+    if source.endswith(".keras"):
+        if not os.path.isfile(source):
+            raise UserError(f"no trunk file {source}, check model.trunk")
+        return models.load_trunk(source, trainable=trainable)
+    run_dir = source
+    folds_file = os.path.join(source, run_dir_lib.FOLDS_FILE)
+    if os.path.exists(folds_file):
+        entries = run_dir_lib.read_folds(source)["folds"]
+        entry = next((e for e in entries if e["name"] == fold), None)
+        if entry is None:
+            raise UserError(f"{source} has no fold {fold!r} (folds: "
+                            f"{[e['name'] for e in entries]}); train the first stage on the "
+                            "same featurized split")
+        run_dir = os.path.join(source, entry["dir"])
+    try:
+        path = run_dir_lib.checkpoint_path(run_dir, "best")
+    except FileNotFoundError as error:
+        raise UserError(f"{error}; model.trunk must name a trained run") from None
+    trunk = models.get_trunk(keras.saving.load_model(path, compile=False))
+    trunk.trainable = trainable
+    return trunk
 
 
 def _plain(value: Any) -> Any:
