@@ -46,6 +46,10 @@ import pandas as pd
 from tfser.models.config import HEAD_TYPE_BY_KIND
 
 META_COLUMNS = ("utt_id", "speaker_id", "fold", "part")
+# Per utterance: normalised feature values beyond the clip (+-clip_sigma standard
+# deviations of the training statistics) and the largest |z|; serving reports the same.
+OUT_OF_RANGE_COLUMN = "out_of_range_features"
+MAX_ABS_Z_COLUMN = "max_abs_z"
 # The table family of each head type. Soft views train the categorical head, but their
 # targets are distributions, so they get a family of their own.
 FAMILY_BY_HEAD_TYPE = {

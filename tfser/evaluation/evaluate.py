@@ -28,6 +28,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from tfser.evaluation import metrics as metrics_lib
+from tfser.evaluation.columns import MAX_ABS_Z_COLUMN, OUT_OF_RANGE_COLUMN
 from tfser.evaluation import report as report_lib
 
 PARTS = ("test", "dev", "train")
@@ -46,6 +47,16 @@ def reproduce_command(model_dir: str, out_dir: str, data_dir: Optional[str] = No
     if checkpoint != "best":
         args.append(f"--checkpoint={checkpoint}")
     return "tfser-evaluate " + " ".join(shlex.quote(a) for a in args)
+
+
+def input_range(frame, clip_sigma: float, examples: int = 5) -> Dict[str, Any]:
+    """How many utterances had normalised inputs beyond the clip, and a few of them."""
+    beyond = frame[frame[OUT_OF_RANGE_COLUMN] > 0]
+    worst = beyond.sort_values(MAX_ABS_Z_COLUMN, ascending=False)
+    return {"clip_sigma": float(clip_sigma), "utterances": int(len(beyond)),
+            "values": int(frame[OUT_OF_RANGE_COLUMN].sum()),
+            "max_abs_z": float(frame[MAX_ABS_Z_COLUMN].max()) if len(frame) else 0.0,
+            "examples": worst["utt_id"].head(examples).astype(str).tolist()}
 
 
 def find_runs(model_dir: str) -> Tuple[str, List[str], Dict[str, Any]]:
@@ -209,7 +220,15 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
         },
         **metrics,
         "skipped_folds": skipped,
+        "input_range": input_range(frame, first_info.clip_sigma),
     }
+    if metrics_out["input_range"]["utterances"] and verbose:
+        flagged = metrics_out["input_range"]
+        print(f"warning: {flagged['utterances']} {part} utterance(s) have normalised "
+              f"features beyond +-{flagged['clip_sigma']:g} sd of the training statistics "
+              f"(clipped; largest |z| {flagged['max_abs_z']:.1f}): "
+              f"{', '.join(flagged['examples'])} (column {OUT_OF_RANGE_COLUMN} of the "
+              "predictions)", file=sys.stderr, flush=True)
     metrics_out["layouts"] = {head: layout.to_dict() for head, layout in layouts.items()}
     metrics_out = report_lib.json_safe(metrics_out)
     paths = report_lib.write_outputs(out_dir, frame, metrics_out, layouts)

@@ -9,26 +9,31 @@
 
 The table has one row per utterance (original examples only: augmented copies of
 training utterances are left out) in the reader's stored order; its columns are laid out
-by :mod:`tfser.evaluation.columns`: meta columns, then per head its outputs, decisions,
-targets and label masks. Class, attribute and rater names come from the label specs and
+by :mod:`tfser.evaluation.columns`: meta columns, the input-range columns
+(``out_of_range_features``: normalised values beyond the clip, ``max_abs_z``), then per
+head its outputs, decisions, targets and label masks. Inputs are read unclipped to
+count, then clipped as in training before the model sees them. Class, attribute and rater names come from the label specs and
 vocabularies in ``dataset_info.json``.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from tfser import data
 # Importing tfser.models registers its layers, losses and metrics with Keras, which
 # loading a saved tfser model needs.
 from tfser import models  # noqa: F401  # pylint: disable=unused-import
+from tfser.data import normalise
 from tfser.data.info import FoldKey
-from tfser.evaluation.columns import HeadLayout, layout_from_spec
+from tfser.evaluation.columns import (MAX_ABS_Z_COLUMN, OUT_OF_RANGE_COLUMN, HeadLayout,
+                                      layout_from_spec)
 
 DEFAULT_BATCH_SIZE = 64
 
@@ -86,6 +91,20 @@ def model_heads(model: keras.Model) -> List[str]:
     return list(outputs)
 
 
+def _out_of_range(x: Mapping[str, tf.Tensor], features: Sequence[str],
+                  clip_sigma: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Per example of a batch: normalised values beyond the clip, and the largest |z|."""
+    count, magnitude = None, None
+    for name in features:
+        lengths = x.get(data.length_key(name))
+        valid = None if lengths is None or len(x[name].shape) != 3 else tf.sequence_mask(
+            lengths, tf.shape(x[name])[1])
+        c, m = normalise.out_of_range(x[name], clip_sigma or float("inf"), valid)
+        count = c if count is None else count + c
+        magnitude = m if magnitude is None else tf.maximum(magnitude, m)
+    return count.numpy(), magnitude.numpy()
+
+
 def _decode(values) -> List[str]:
     return [v.decode("utf-8") if isinstance(v, bytes) else str(v)
             for v in np.asarray(values).reshape(-1)]
@@ -141,15 +160,25 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
         raise ValueError(f"heads {missing} are not outputs of model '{model.name}'; its "
                          f"outputs: {outputs}")
     layouts = head_layouts(info, heads)
+    # Read unclipped, so that inputs far outside the training range are counted per
+    # utterance (as serving reports them), then clipped as in training.
+    clip_sigma = info.clip_sigma
     dataset = data.build_dataset(info, fold, part, features=features, heads=heads,
                                  batch_size=batch_size, shuffle=False,
                                  include_variants=False, return_meta=True,
-                                 cache=False)  # read once
+                                 cache=False, clip_sigma=None)  # read once
 
     meta: Dict[str, List[str]] = {"utt_id": [], "speaker_id": []}
+    beyond: List[np.ndarray] = []
+    largest: List[np.ndarray] = []
     collected = {head: {"outputs": [], "targets": [], "weights": []} for head in heads}
     done = 0
     for x, targets, weights, batch_meta in dataset:
+        count, magnitude = _out_of_range(x, features, clip_sigma)
+        beyond.append(count)
+        largest.append(magnitude)
+        x = {name: normalise.clip(value, clip_sigma) if name in info.feature_specs else value
+             for name, value in x.items()}
         # A direct call returns tensors (predict_on_batch converts them through a
         # NumPy path that warns on every batch under NumPy 2).
         batch = {head: value.numpy() for head, value in
@@ -179,7 +208,9 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
         raise ValueError(f"fold '{fold_name}' part '{part}' of {info.data_dir} holds "
                          f"utterance '{first}' more than once")
     columns: Dict[str, object] = {"utt_id": meta["utt_id"], "speaker_id": meta["speaker_id"],
-                                  "fold": [fold_name] * done, "part": [part] * done}
+                                  "fold": [fold_name] * done, "part": [part] * done,
+                                  OUT_OF_RANGE_COLUMN: np.concatenate(beyond),
+                                  MAX_ABS_Z_COLUMN: np.concatenate(largest)}
     for head in heads:
         store = collected[head]
         if layouts[head].sequence:

@@ -182,6 +182,13 @@ def render_report(metrics: Mapping[str, Any], layouts: Mapping[str, HeadLayout],
     lines += _run_lines(metrics) + [""]
     for entry in metrics.get("skipped_folds") or []:
         lines += [f"Skipped fold `{entry['fold']}`: {entry['reason']}.", ""]
+    flagged = metrics.get("input_range") or {}
+    if flagged.get("utterances"):
+        lines += [f"Inputs out of range: {flagged['utterances']} utterance(s) have normalised "
+                  f"features beyond +-{flagged['clip_sigma']:g} standard deviations of the "
+                  f"training statistics ({flagged['values']} values, clipped; largest |z| "
+                  f"{flagged['max_abs_z']:.1f}), e.g. {', '.join(flagged['examples'])}; "
+                  "column `out_of_range_features` of the predictions lists them.", ""]
     lines += [f"Files: [{PREDICTIONS_PARQUET}]({PREDICTIONS_PARQUET}), "
               f"[{PREDICTIONS_CSV}]({PREDICTIONS_CSV}), [{METRICS_FILE}]({METRICS_FILE}).",
               ""]

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from tfser.audio import audio_io
 from tfser.data import normalise as norm
+from tfser.evaluation import columns
 from tfser.features import opensmile_sets
 from tfser.features import spectrogram
 
@@ -39,8 +40,8 @@ EXAMPLE_SIGNATURE = "serve_tf_example"
 # normalised feature values lie beyond the clip (+-clip_sigma training standard
 # deviations; they were clipped before the model saw them) and the largest |z| before
 # clipping. Far-out inputs (another microphone, sample rate or language) show up here.
-OUT_OF_RANGE_OUTPUT = "out_of_range_features"
-MAX_ABS_Z_OUTPUT = "max_abs_z"
+OUT_OF_RANGE_OUTPUT = columns.OUT_OF_RANGE_COLUMN
+MAX_ABS_Z_OUTPUT = columns.MAX_ABS_Z_COLUMN
 DIAGNOSTIC_OUTPUTS = (OUT_OF_RANGE_OUTPUT, MAX_ABS_Z_OUTPUT)
 
 WAVEFORM_INPUT = "waveform"
