@@ -85,3 +85,22 @@ def test_another_corpus_seed_in_the_same_out_is_refused(smoke_000):
     out, _ = smoke_000
     with pytest.raises(UserError, match="holds a synthetic corpus made with"):
         runner.reproduce("000", out, smoke=True, seed=3)
+
+
+def test_recipe_004_smoke_runs_both_splits(tmp_path):
+    out = str(tmp_path / "004")
+    results = runner.reproduce("004", out, smoke=True, workers=1)
+    rows = {row["name"]: row for row in results["rows"]}
+    assert list(rows) == ["stl", "mtl", "speaker_stl", "speaker_mtl"]
+    assert rows["stl"]["head"] == "emotion" and rows["speaker_mtl"]["head"] == "speaker"
+    assert rows["stl"]["data_dir"].endswith("synthetic_004_recipe")
+    assert rows["speaker_stl"]["data_dir"].endswith("synthetic_004_speaker_id")
+    # The synthetic-corpus overrides (a narrower VGG-M) are recorded per row.
+    assert any(o.startswith("model.trunk.params=") for o in rows["mtl"]["overrides"])
+    table3 = results["tables"][0]
+    assert [r["name"] for r in table3["rows"]] == ["stl", "mtl"]
+    assert table3["gain_of"] == ["stl", "mtl"] and "TOTAL" in table3["gain"]
+    assert table3["rows"][0]["published"]["TOTAL"] == pytest.approx(0.445)
+    with open(os.path.join(out, "results.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert "relative gain of mtl over stl" in text and "Speaker identification" in text

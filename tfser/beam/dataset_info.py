@@ -178,7 +178,8 @@ def group_files(plan: Plan, file_records: List[dict], examples_dir: str) -> Dict
 
 
 def _part(speakers: Iterable[str], utts: Iterable[str], groups: Mapping[str, dict],
-          written_by_utt: Mapping[Tuple[str, str], int], augment: bool) -> Dict[str, Any]:
+          written_by_utt: Mapping[Tuple[str, str], int], augment: bool,
+          list_utterances: bool = False) -> Dict[str, Any]:
     speakers, utts = list(speakers), list(utts)
     originals = [g for g in groups.values()
                  if g["variant"] == work.ORIGINAL and g["speaker_id"] in speakers]
@@ -187,6 +188,9 @@ def _part(speakers: Iterable[str], utts: Iterable[str], groups: Mapping[str, dic
             "files": [f for g in originals for f in g["files"]],
             "file_patterns": [g["pattern"] for g in originals]}
     part["rejected"] = part["utterances"] - part["written"]
+    if list_utterances:
+        # Parts share speakers (and so shard files): the reader keeps these utterances.
+        part["utt_ids"] = sorted(utts)
     if augment:
         extra = [g for g in groups.values()
                  if g["variant"] != work.ORIGINAL and g["speaker_id"] in speakers]
@@ -205,7 +209,8 @@ def describe_folds(plan: Plan, groups: Mapping[str, dict], written: List[dict]
         entry = {"name": fold.name, "speaker_independent": fold.speaker_independent}
         for part in ("train", "dev", "test"):
             entry[part] = _part(fold.speakers(part), fold.part(part), groups, written_by_utt,
-                                augment=part == "train")
+                                augment=part == "train",
+                                list_utterances=not fold.speaker_independent)
         folds.append(entry)
     return {"protocol": plan.protocol.protocol, "params": dict(plan.protocol.params),
             "speaker_independent": plan.protocol.speaker_independent, "folds": folds}
@@ -213,16 +218,25 @@ def describe_folds(plan: Plan, groups: Mapping[str, dict], written: List[dict]
 
 def normalisation(plan: Plan, moment_records: List[dict]) -> Dict[str, Any]:
     """The ``normalisation`` block: train-only statistics per fold, and per speaker."""
+    # A speaker's own statistics pool all its utterances; a fold's training statistics
+    # only its training utterances (they differ when parts share speakers).
     per_speaker: Dict[str, Dict[str, stats_lib.Moments]] = collections.defaultdict(dict)
+    training: Dict[str, Dict[str, stats_lib.Moments]] = collections.defaultdict(dict)
     for record in moment_records:
-        per_speaker[record["speaker_id"]][record["feature"]] = \
-            stats_lib.Moments.from_json(record)
+        moments = stats_lib.Moments.from_json(record)
+        targets = [per_speaker]
+        if record.get("stats_part", "") in ("", "train"):
+            targets.append(training)
+        for target in targets:
+            known = target[record["speaker_id"]].get(record["feature"])
+            target[record["speaker_id"]][record["feature"]] = \
+                moments if known is None else known + moments
     sources = {d.name: d.stats_source for d in plan.settings.definitions}
     sources.update({s.name: "the stored frames" for s in plan.settings.trace_feature_specs})
     return {
         "method": dict(plan.config.normalisation),
         "stats_frames": sources,
-        "global": {fold.name: stats_lib.fold_statistics(per_speaker, fold.train_speakers)
+        "global": {fold.name: stats_lib.fold_statistics(training, fold.train_speakers)
                    for fold in plan.protocol},
         "per_speaker": {speaker: {name: m.summary() for name, m in sorted(features.items())}
                         for speaker, features in sorted(per_speaker.items())},

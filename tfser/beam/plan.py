@@ -107,6 +107,15 @@ def select_utterances(config: FeaturizeConfig, table: schema.AnnotationTable
     return selected, dropped
 
 
+def _stats_parts(protocol: splits.SplitProtocol) -> Dict[str, str]:
+    """Utterance -> part, for a one-fold protocol whose parts share speakers (a split by
+    sentence, an official split with overlap); empty when whole speakers make a part."""
+    if len(protocol) != 1 or protocol[0].speaker_independent:
+        return {}
+    fold = protocol[0]
+    return {utt: part for part in ("train", "dev", "test") for utt in fold.part(part)}
+
+
 def _longer_than(row, seconds: float) -> bool:
     """Whether an utterance (or its segment) lasts longer than ``seconds``; an unknown
     duration counts as longer (the crop then keeps a short signal whole)."""
@@ -146,6 +155,7 @@ def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
     protocol = splits.build_split(selected.reset_index(drop=True), config.split.protocol,
                                   **dict(config.split.params))
     eligible = {utt for fold in protocol for utt in fold.train}
+    stats_parts = _stats_parts(protocol)
     speakers = sorted({str(s) for s in selected["speaker_id"].tolist()})
     groups = safe_names(speakers)
     trace_cfg = config.traces
@@ -171,7 +181,7 @@ def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
             speed_factors=config.speed_perturb if row.utt_id in eligible else (),
             random_crops=config.random_crops if row.utt_id in eligible and _longer_than(
                 row, config.crop_seconds) else 0,
-            crop_seconds=config.crop_seconds,
+            crop_seconds=config.crop_seconds, stats_part=stats_parts.get(row.utt_id, ""),
             trace_targets=targets, trace_features=feature_traces.get(row.utt_id, {})))
     label_specs = label_fields.label_field_specs(derived) if derived is not None else []
     metadata = label_fields.label_metadata(derived) if derived is not None else {}

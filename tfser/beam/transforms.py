@@ -122,7 +122,8 @@ class FeaturizeFn(beam.DoFn):
             self._writer(key).write(outcome.serialized)
             yield pvalue.TaggedOutput(self.WRITTEN, outcome.record())
             for name, moments in outcome.moments.items():
-                yield pvalue.TaggedOutput(self.MOMENTS, ((outcome.speaker_id, name), moments))
+                yield pvalue.TaggedOutput(
+                    self.MOMENTS, ((outcome.speaker_id, item.stats_part, name), moments))
             if outcome.variant == work.ORIGINAL:
                 self._audio_s += outcome.audio_s
                 self._audio_ms.inc(int(round(1000 * outcome.audio_s)))
@@ -148,9 +149,9 @@ def _to_json(record: Dict[str, Any]) -> str:
 
 
 def _moments_json(element) -> str:
-    (speaker, name), moments = element
-    return json.dumps({"speaker_id": speaker, "feature": name, **moments.to_json()},
-                      sort_keys=True)
+    (speaker, stats_part, name), moments = element
+    return json.dumps({"speaker_id": speaker, "stats_part": stats_part, "feature": name,
+                       **moments.to_json()}, sort_keys=True)
 
 
 class Featurize(beam.PTransform):

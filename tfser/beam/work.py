@@ -78,6 +78,9 @@ class WorkItem:
       random_crops: Random segments of ``crop_seconds`` to write as extra examples
         (``crop1`` ..; only for TRAIN utterances longer than the segment; 0 otherwise).
       crop_seconds: Length of a random crop (paper 004: 4 s).
+      stats_part: The utterance's part (``train``/``dev``/``test``) when the protocol's
+        one fold shares speakers across parts: its moments are then kept apart, so that
+        training statistics pool training utterances only; '' otherwise.
       trace_targets: [T, A] continuous targets, or None (continuous runs only).
       trace_features: Name -> [T, D] frame features stored with the table (003's
         action units); a configured name missing here rejects the recording.
@@ -94,6 +97,7 @@ class WorkItem:
     speed_factors: Tuple[float, ...] = ()
     random_crops: int = 0
     crop_seconds: float = 0.0
+    stats_part: str = ""
     trace_targets: Optional[np.ndarray] = None
     trace_features: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 

@@ -88,6 +88,12 @@ class DatasetInfo:
             files += sidecar.fold_files(self.raw, self.data_dir, name, part, augmented=True)
         return sorted(files)
 
+    def utterances(self, fold: FoldKey, part: str) -> Optional[List[str]]:
+        """The part's utterance ids when its fold shares speakers (and so shard files)
+        with other parts, e.g. a split by sentence; None when whole files belong to it."""
+        listed = self._part(fold, part).get("utt_ids")
+        return None if listed is None else list(listed)
+
     def count(self, fold: FoldKey, part: str, include_variants: bool) -> Optional[int]:
         """Examples written for a part, or None when the sidecar does not say."""
         entry = self._part(fold, part)

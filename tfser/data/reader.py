@@ -98,6 +98,18 @@ def _existing_files(info: DatasetInfo, fold: FoldKey, part: str,
     return files
 
 
+def _keep_listed(dataset: tf.data.Dataset, info: DatasetInfo, fold: FoldKey,
+                 part: str) -> tf.data.Dataset:
+    """Serialized records of the part's own utterances, when its fold's parts share
+    speakers and so shard files (e.g. a split by sentence); unchanged otherwise."""
+    listed = info.utterances(fold, part)
+    if listed is None:
+        return dataset
+    table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+        tf.constant(listed, tf.string), tf.ones(len(listed), tf.int32)), default_value=0)
+    return dataset.filter(lambda serialized: table.lookup(codec.parse_utt_id(serialized)) > 0)
+
+
 def _normalisers(info: DatasetInfo, fold: FoldKey, part: str, names: Sequence[str],
                  normalisation: Union[str, Mapping[str, str]],
                  std_floor: float, clip_sigma: Optional[float] = None
@@ -269,6 +281,7 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
     else:
         # Sequential reading keeps evaluation order: files sorted, then stored order.
         dataset = tf.data.TFRecordDataset(files)
+    dataset = _keep_listed(dataset, info, fold, part)
     if shuffle and not cache:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.map(to_model_inputs, num_parallel_calls=num_parallel_calls,
@@ -350,7 +363,8 @@ def count_examples(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
     stored = info.count(fold, part, include_variants)
     if stored is not None:
         return stored
-    dataset = tf.data.TFRecordDataset(_existing_files(info, fold, part, include_variants))
+    dataset = _keep_listed(tf.data.TFRecordDataset(
+        _existing_files(info, fold, part, include_variants)), info, fold, part)
     return int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
 
 
@@ -411,7 +425,8 @@ def _count_classes(info: DatasetInfo, fold: FoldKey,
         return tf.reshape(values, (-1, num_classes))
 
     # Originals only: augmented copies repeat their labels.
-    dataset = tf.data.TFRecordDataset(_existing_files(info, fold, "train", False))
+    dataset = _keep_listed(tf.data.TFRecordDataset(_existing_files(info, fold, "train", False)),
+                           info, fold, "train")
     dataset = dataset.map(per_example)
     return dataset.reduce(tf.zeros(num_classes), lambda acc, v: acc + tf.reduce_sum(
         tf.reshape(v, (-1, num_classes)), axis=0)).numpy()

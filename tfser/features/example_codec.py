@@ -222,6 +222,13 @@ def example_utt_id(serialized: bytes) -> str:
     return example.features.feature["utt_id"].bytes_list.value[0].decode("utf-8")
 
 
+def parse_utt_id(serialized: tf.Tensor) -> tf.Tensor:
+    """The utterance id of a serialised example, in graph (for filtering a part)."""
+    return tf.io.parse_single_example(
+        serialized, {"utt_id": tf.io.FixedLenFeature([], tf.string, default_value="")}
+    )["utt_id"]
+
+
 def parse_spec(feature_specs: Sequence[FeatureSpec],
                label_specs: Sequence[LabelFieldSpec]) -> Dict[str, Any]:
     """The ``tf.io.parse_single_example`` feature description."""
