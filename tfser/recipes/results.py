@@ -17,6 +17,7 @@ costs.
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -77,7 +78,9 @@ def row_result(outcome: Mapping[str, Any]) -> Dict[str, Any]:
            "per_fold": _per_fold(metrics, head), "eval_dir": outcome["eval_dir"],
            "runs": len(outcome["sweep"]["points"]) if "sweep" in outcome else 1,
            "seconds": outcome["seconds"], "data_dir": outcome["data_dir"],
-           "overrides": list(outcome["overrides"])}
+           "overrides": list(outcome["overrides"]),
+           # Every head's confusion matrix the evaluation drew (e.g. emotion and speaker).
+           "confusion": sorted(glob.glob(os.path.join(outcome["eval_dir"], "*_confusion.png")))}
     if "sweep" in outcome:
         row["sweep"] = {k: v for k, v in outcome["sweep"].items() if k != "points"}
         row["sweep"]["points"] = [{"value": p["value"], "dev": p["dev"]}
@@ -326,12 +329,14 @@ def to_markdown(results: Mapping[str, Any]) -> str:
         lines += [f"| {p['value']:g} | {_cell(p['dev'], False)} |" for p in sweep["points"]]
         lines.append("")
     lines += ["### Runs and cost", "",
-              "| row | experiment | head | runs | seconds | overrides | evaluation |",
-              "|---|---|---|---|---|---|---|"]
+              "| row | experiment | head | runs | seconds | overrides | evaluation | "
+              "confusion matrices |", "|---|---|---|---|---|---|---|---|"]
     for row in results["rows"]:
         overrides = ", ".join(f"`{o}`" for o in row["overrides"]) or "-"
+        figures = ", ".join(f"[{os.path.basename(f)}]({f})" for f in row.get("confusion", []))
         lines.append(f"| {row['name']} | {row['experiment']} | {row['head']} | {row['runs']} | "
-                     f"{row['seconds']:.1f} | {overrides} | {row['eval_dir']} |")
+                     f"{row['seconds']:.1f} | {overrides} | {row['eval_dir']} | "
+                     f"{figures or '-'} |")
     if results.get("human"):
         lines += ["", f"Human row: {results['human']['note']} ({results['human']['n']} "
                       "comparisons)."]
