@@ -95,6 +95,9 @@ def test_recipe_004_smoke_runs_both_splits(tmp_path):
     assert rows["stl"]["head"] == "emotion" and rows["speaker_mtl"]["head"] == "speaker"
     assert rows["stl"]["data_dir"].endswith("synthetic_004_recipe")
     assert rows["speaker_stl"]["data_dir"].endswith("synthetic_004_speaker_id")
+    # The paper scores the final model of its fixed schedule.
+    with open(os.path.join(rows["mtl"]["eval_dir"], "metrics.json"), encoding="utf-8") as handle:
+        assert json.load(handle)["run"]["checkpoint"] == "last"
     # The synthetic-corpus overrides (a narrower VGG-M) are recorded per row.
     assert any(o.startswith("model.trunk.params=") for o in rows["mtl"]["overrides"])
     table3 = results["tables"][0]

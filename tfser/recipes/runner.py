@@ -113,17 +113,13 @@ def check_views(data_dir: str, recipe: spec_lib.RecipeSpec) -> None:
 
 def _train_and_evaluate(row_dir: str, experiment: str, config_files: Sequence[str],
                         overrides: Sequence[str], data_dir: str, smoke: bool, part: str,
-                        eval_name: str) -> Dict[str, Any]:
+                        eval_name: str, checkpoint: str = "best") -> Dict[str, Any]:
     """Trains every fold of one configuration (or finds it trained) and evaluates it."""
     from tfser import evaluation  # pylint: disable=import-outside-toplevel
     from tfser import training  # pylint: disable=import-outside-toplevel
     training.train_folds(experiment, row_dir, config_files, overrides, data_dir=data_dir,
                          folds="all", smoke=smoke)
-    out = os.path.join(row_dir, eval_name)
-    args = " ".join(shlex.quote(a) for a in (f"--model_dir={row_dir}", f"--out={out}",
-                                             f"--part={part}"))
-    return evaluation.evaluate_run(row_dir, out, part=part, command=f"tfser-evaluate {args}",
-                                   verbose=False)
+    return evaluation_of(row_dir, part, checkpoint, eval_name)
 
 
 def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
@@ -156,7 +152,7 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
                                      f"{sweep.name}={sweep.point_name(value)}")
             dev = _train_and_evaluate(point_dir, row.experiment, row.config_files,
                                       overrides + list(sweep.point_overrides(value)),
-                                      data_dir, smoke, "dev", EVAL_DEV_DIR)
+                                      data_dir, smoke, "dev", EVAL_DEV_DIR, row.checkpoint)
             score = _score(dev, sweep.select_head, sweep.select_metric)
             curve.append({"value": value, "dev": score, "run_dir": point_dir})
             print(f"    {row.name}: {sweep.name} = {value:g} -> dev {sweep.select_metric} "
@@ -166,24 +162,29 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
         outcome["sweep"] = {"name": sweep.name, "metric": sweep.select_metric,
                             "head": sweep.select_head, "part": "dev", "points": curve,
                             "chosen": best["value"]}
-        metrics = evaluation_of(best["run_dir"], "test")
+        metrics = evaluation_of(best["run_dir"], "test", row.checkpoint)
         outcome["eval_dir"] = os.path.join(best["run_dir"], EVAL_DIR)
     else:
         metrics = _train_and_evaluate(row_dir, row.experiment, row.config_files, overrides,
-                                      data_dir, smoke, "test", EVAL_DIR)
+                                      data_dir, smoke, "test", EVAL_DIR, row.checkpoint)
         outcome["eval_dir"] = os.path.join(row_dir, EVAL_DIR)
     outcome["metrics"] = metrics
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     return outcome
 
 
-def evaluation_of(run_dir: str, part: str) -> Dict[str, Any]:
-    """Evaluates a trained run directory on ``part`` into its ``eval`` folder."""
+def evaluation_of(run_dir: str, part: str, checkpoint: str = "best",
+                  eval_name: Optional[str] = None) -> Dict[str, Any]:
+    """Evaluates a trained run directory on ``part`` into its ``eval`` (or ``eval_dev``)
+    folder, with the command that does the same on top of the report."""
     from tfser import evaluation  # pylint: disable=import-outside-toplevel
-    out = os.path.join(run_dir, EVAL_DIR if part == "test" else EVAL_DEV_DIR)
-    return evaluation.evaluate_run(run_dir, out, part=part, verbose=False,
-                                   command=f"tfser-evaluate --model_dir={run_dir} "
-                                           f"--out={out} --part={part}")
+    out = os.path.join(run_dir, eval_name or (EVAL_DIR if part == "test" else EVAL_DEV_DIR))
+    args = [f"--model_dir={run_dir}", f"--out={out}", f"--part={part}"]
+    if checkpoint != "best":
+        args.append(f"--checkpoint={checkpoint}")
+    return evaluation.evaluate_run(run_dir, out, part=part, checkpoint=checkpoint,
+                                   verbose=False, command="tfser-evaluate " + " ".join(
+                                       shlex.quote(a) for a in args))
 
 
 def command_line(recipe: str, out_dir: str, table: Optional[str], smoke: bool,

@@ -42,7 +42,7 @@ from tfser.config import checks
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "configs", "recipes")
 ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", "featurize",
-            "description")
+            "description", "checkpoint")
 SWEEP_KEYS = ("name", "values", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
@@ -140,6 +140,9 @@ class RowSpec:
       description: Free text for the report.
       featurize: The row's own featurize configs (``{"synthetic": ..., "table": ...}``),
         e.g. another split of the same corpus; empty: the recipe's.
+      checkpoint: The checkpoint evaluated: ``best`` (lowest development loss) or
+        ``last`` (papers that train a fixed number of epochs, e.g. 004, whose
+        development loss also holds a speaker loss on unseen speakers).
     """
 
     name: str
@@ -150,6 +153,7 @@ class RowSpec:
     head: str = "emotion"
     description: str = ""
     featurize: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    checkpoint: str = "best"
 
     @classmethod
     def from_dict(cls, data: Any, where: str, default_head: str) -> "RowSpec":
@@ -166,6 +170,8 @@ class RowSpec:
         featurize = _featurize(data.get("featurize"), f"{where}.featurize") \
             if data.get("featurize") is not None else {}
         return cls(name=name, experiment=experiment, featurize=featurize,
+                   checkpoint=_CHECK.choice(data.get("checkpoint", "best"),
+                                            f"{where}.checkpoint", ("best", "last")),
                    config_files=_strings(data.get("config_files"), f"{where}.config_files"),
                    overrides=_strings(data.get("overrides"), f"{where}.overrides"),
                    sweep=None if sweep is None else SweepSpec.from_dict(
