@@ -228,9 +228,11 @@ def _soft_view(ctx: _Context, view: ViewSpec) -> ViewResult:
 
 def _existence_view(ctx: _Context, view: ViewSpec) -> ViewResult:
     vote = ctx.spec.vote_params(view)
-    counts = ctx.votes(vote["rater_types"], vote["condition"]).counts(
-        vote["use_secondary_as_votes"])
-    values, mask = existence.existence_labels(counts, view.params["threshold"])
+    table = ctx.votes(vote["rater_types"], vote["condition"])
+    counts = table.counts(vote["use_secondary_as_votes"])
+    values, mask = existence.existence_labels(
+        counts, view.params["threshold"], judgements=table.judgements(),
+        no_target=view.params["no_target"])
     return ViewResult(view.name, view.kind, values, mask, None,
                       {"classes": ctx.classes, "counts": counts, "params": view.params})
 

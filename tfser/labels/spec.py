@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple, Union
 from tfser.annotations import schema
 from tfser.config import checks
 from tfser.labels import dimensional
+from tfser.labels import existence
 from tfser.labels import hard
 from tfser.labels import mapping as mapping_lib
 from tfser.labels import votes
@@ -85,7 +86,9 @@ _CONSENSUS = {
 KIND_PARAMS = {
     "hard": dict(_CONSENSUS),
     "soft": {"a": (0.0, _check.number)},
-    "existence": {"threshold": (1, _integer(1))},
+    # no_target: a rated utterance without any target-class vote is a negative (001).
+    "existence": {"threshold": (1, _integer(1)),
+                  "no_target": ("negative", _choice(*existence.NO_TARGET_POLICIES))},
     # The consensus parameters choose the primary class that rule 4 always includes.
     "secondary": {**_CONSENSUS, "normalize": (False, _check.boolean)},
     "per_rater": {"raters": (None, _names()), "min_ratings": (1, _integer(1))},
