@@ -4,7 +4,8 @@ Three speakers (``spkA``, ``spkB``, ``spkC``) with four original examples each, 
 a ``speed0.9`` copy of each original in the speaker's augmented file. Two folds rotate
 the speakers through train/dev/test (fold 1 has no test speakers). Features: a 4-dim
 vector and a variable-length [T, 3] sequence; heads: a hard head with missing labels,
-a per-rater head and a dimensional head (both element-masked), and a frame-level head.
+a per-rater head and a dimensional head (both element-masked), a frame-level head and
+an existence head (paper 001's presence vectors, one all-zero negative per speaker).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ LABELS = (codec.LabelFieldSpec("primary", "hard", (), ("a", "b", "c")),
           codec.LabelFieldSpec("dims", "dimensional", (2,), ("arousal", "valence"),
                                element_mask=True),
           codec.LabelFieldSpec("trace", "dimensional", (2,), ("arousal", "valence"),
-                               sequence=True))
+                               sequence=True),
+          codec.LabelFieldSpec("exists", "existence", (3,), ("a", "b", "c")))
 # Original index within a speaker -> primary class (None = unlabelled).
 PRIMARY = (0, 1, None, 0)
+# Original index within a speaker -> existence vector over (a, b, c).
+EXISTS = ((1, 0, 0), (1, 1, 0), (0, 0, 0), (1, 0, 1))
 
 
 @dataclasses.dataclass
@@ -55,7 +59,8 @@ def _example(rng, speaker_index, index):
                                          np.array([[1.0] * 3, [float(index % 2)] * 3])),
               "dims": codec.LabelValue(np.array([0.5, -0.5]), 1.0,
                                        np.array([1.0, float(index != 1)])),
-              "trace": codec.LabelValue(np.full((frames, 2), 0.25), 1.0)}
+              "trace": codec.LabelValue(np.full((frames, 2), 0.25), 1.0),
+              "exists": codec.LabelValue(np.array(EXISTS[index], dtype=np.float32), 1.0)}
     # An unlabelled hard head is stored as the labels stage writes it: class -1, weight 0.
     labels["primary"] = (codec.LabelValue(np.array(-1), 0.0) if PRIMARY[index] is None
                          else codec.LabelValue(np.array(PRIMARY[index]), 1.0))

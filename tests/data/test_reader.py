@@ -210,6 +210,18 @@ def test_class_weights_are_inverse_frequency(fake):
     assert rater_weights.shape == (3,) and np.all(rater_weights > 0)
 
 
+def test_training_targets_stack_the_training_originals(fake):
+    # Fold 1 trains on spkB and spkC; their speed copies are left out.
+    targets, weights = data.training_targets(fake.root, 1, "exists")
+    np.testing.assert_array_equal(targets, np.array(builders.EXISTS * 2, dtype=np.float32))
+    np.testing.assert_array_equal(weights, np.ones(8))
+    targets, weights = data.training_targets(fake.root, 1, "primary")
+    np.testing.assert_array_equal(targets, [0, 1, -1, 0] * 2)
+    np.testing.assert_array_equal(weights, [1, 1, 0, 1] * 2)
+    with pytest.raises(ValueError, match="frame-level"):
+        data.training_targets(fake.root, 0, "trace")
+
+
 def test_clear_errors(fake, tmp_path):
     with pytest.raises(ValueError, match=r"unknown fold 5; .* folds 0\.\.1"):
         data.build_dataset(fake.root, fold=5)
@@ -258,14 +270,16 @@ def test_keras_fit_accepts_the_element_contract(fake):
                "raters": keras.layers.Reshape((2, 3), name="raters")(
                    keras.layers.Dense(6, activation="softmax")(pooled)),
                "dims": keras.layers.Dense(2, name="dims")(pooled),
-               "trace": keras.layers.Dense(2, name="trace")(frames)}
+               "trace": keras.layers.Dense(2, name="trace")(frames),
+               "exists": keras.layers.Dense(3, activation="sigmoid", name="exists")(pooled)}
     model = keras.Model({"spec": spec, "spec_length": lengths}, outputs)
     model.compile("adam", loss={
         "primary": keras.losses.SparseCategoricalCrossentropy(
             reduction="mean_with_sample_weight"),
         "raters": keras.losses.CategoricalCrossentropy(reduction="mean_with_sample_weight"),
         "dims": ElementSquaredError(reduction="mean_with_sample_weight"),
-        "trace": keras.losses.MeanSquaredError(reduction="mean_with_sample_weight")})
+        "trace": keras.losses.MeanSquaredError(reduction="mean_with_sample_weight"),
+        "exists": keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")})
     train = data.build_dataset(fake.root, 1, "train", features=["spec"], batch_size=4)
     assert int(train.cardinality()) == 4  # stated from the sidecar's counts
     history = model.fit(train, epochs=1, verbose=0, shuffle=False)

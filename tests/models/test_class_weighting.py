@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfser.models import apply_class_weights, existence_weights, fold_class_weights
+from tfser.models import (HeadConfig, apply_class_weights, existence_weights,
+                          fold_class_weights, takes_existence_weights, with_existence_weights)
+from tfser.models.losses import build_loss
 
 
 def test_hard_soft_and_per_rater_targets_are_weighted():
@@ -48,3 +50,28 @@ def test_existence_weights_are_halved_inverse_frequencies():
     np.testing.assert_allclose(positive, [4 / 6, 0.0, 4 / 6])
     with pytest.raises(ValueError, match=r"\[N, K\]"):
         existence_weights(np.zeros(3))
+
+
+def test_existence_weights_reach_the_loss():
+    head = HeadConfig(name="exists", units=3, kind="existence")
+    assert takes_existence_weights(head)
+    assert not takes_existence_weights(HeadConfig(name="e", units=3, kind="hard"))
+    assert not takes_existence_weights(HeadConfig(name="s", units=3, kind="secondary",
+                                                  loss="secondary_kl"))
+    y, p = np.array([[0, 1, 0]], np.float32), np.full((1, 3), 0.5, np.float32)
+    # Unweighted: each class contributes log 2.
+    np.testing.assert_allclose(float(build_loss(head)(y, p)), 3 * np.log(2), rtol=1e-5)
+    weighted = with_existence_weights(head, [2 / 3, 2.0, 2.0], [2.0, 2 / 3, 2 / 3])
+    # Class b is present (w+ = 2); a and c are absent (w- = 2 and 2/3).
+    np.testing.assert_allclose(float(build_loss(weighted)(y, p)), (2 + 2 + 2 / 3) * np.log(2),
+                               rtol=1e-5)
+    assert head.loss_params == {}                   # the original head is untouched
+
+
+def test_with_existence_weights_refuses_conflicts():
+    with pytest.raises(ValueError, match="takes no existent"):
+        with_existence_weights(HeadConfig(name="e", units=2, kind="hard"), [1, 1], [1, 1])
+    given = HeadConfig(name="x", units=2, kind="existence",
+                       loss_params={"positive_weights": [1.0, 1.0]})
+    with pytest.raises(ValueError, match=r"loss_params set \['positive_weights'\]"):
+        with_existence_weights(given, [1, 1], [1, 1])

@@ -30,6 +30,7 @@ def test_registered_bases_follow_the_papers():
     assert hard.model["trunk"]["type"] == "cnn_blstm_attention"
     assert (hard.optimizer.name, hard.optimizer.learning_rate, hard.batch_size) == (
         "adam", 5e-4, 16)
+    assert dict(hard.class_weighting) == {"emotion": True}
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(EXPERIMENT_DIR, "*.yaml"))))

@@ -409,6 +409,49 @@ def class_weights(data_dir: InfoOrDir, fold: FoldKey, head: str) -> np.ndarray:
     return weights.astype(np.float32)
 
 
+def training_targets(data_dir: InfoOrDir, fold: FoldKey, head: str):
+    """Targets and label weights of a head over the fold's training originals.
+
+    For statistics that need every example rather than class sums, e.g. paper 001's
+    existent / non-existent frequencies per class
+    (:func:`tfser.models.class_weighting.existence_weights`).
+
+    Returns:
+      ``(targets, weights)``: the stored targets stacked ``[N, ...]`` (element masks
+      multiplied in) and float32 ``[N]`` label weights (0 = unlabelled).
+
+    Raises:
+      ValueError: Unknown head or a frame-level one.
+    """
+    info = _as_info(data_dir)
+    info.check_fold(fold)
+    spec = info.label_specs[_select([head], info.label_specs, "heads")[0]]
+    if spec.sequence:
+        raise ValueError(f"head '{head}' ({spec.kind}) is frame-level; its targets do not "
+                         "stack per utterance")
+    parse = codec.make_parser([], [spec])
+
+    def per_example(serialized):
+        _, _, targets, weights, masks = parse(serialized)
+        target = targets[spec.head]
+        if spec.head in masks:
+            target = target * tf.cast(masks[spec.head], target.dtype)
+        return target, tf.cast(weights[spec.head], tf.float32)
+
+    batches = list(_training_originals(info, fold).map(per_example).batch(4096)
+                   .as_numpy_iterator())
+    if not batches:
+        return np.zeros((0,) + tuple(spec.shape)), np.zeros(0, dtype=np.float32)
+    return (np.concatenate([t for t, _ in batches]),
+            np.concatenate([w for _, w in batches]).reshape(-1))
+
+
+def _training_originals(info: DatasetInfo, fold: FoldKey) -> tf.data.Dataset:
+    """Serialized training examples without augmented copies (they repeat their labels)."""
+    return _keep_listed(tf.data.TFRecordDataset(_existing_files(info, fold, "train", False)),
+                        info, fold, "train")
+
+
 def _count_classes(info: DatasetInfo, fold: FoldKey,
                    spec: codec.LabelFieldSpec) -> np.ndarray:
     parse = codec.make_parser([], [spec])
@@ -424,9 +467,6 @@ def _count_classes(info: DatasetInfo, fold: FoldKey,
             values = values * masks[spec.head]
         return tf.reshape(values, (-1, num_classes))
 
-    # Originals only: augmented copies repeat their labels.
-    dataset = _keep_listed(tf.data.TFRecordDataset(_existing_files(info, fold, "train", False)),
-                           info, fold, "train")
-    dataset = dataset.map(per_example)
+    dataset = _training_originals(info, fold).map(per_example)
     return dataset.reduce(tf.zeros(num_classes), lambda acc, v: acc + tf.reduce_sum(
         tf.reshape(v, (-1, num_classes)), axis=0)).numpy()

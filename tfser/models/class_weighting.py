@@ -4,15 +4,20 @@ Keras' ``class_weight`` argument only works for single-output models. With a dic
 heads, a class weight must instead multiply that head's sample weight, which already
 carries the label mask; :func:`fold_class_weights` does this inside ``tf.data``.
 Existence heads (001) weight positive and negative labels of every class separately;
-those weights go to the loss (:func:`existence_weights`).
+those weights go to the loss (:func:`existence_weights`, :func:`with_existence_weights`).
 """
 
 from __future__ import annotations
 
 from typing import Callable, Mapping, Optional, Sequence, Tuple
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
+
+from tfser.models import losses
+from tfser.models.config import HeadConfig
 
 
 def target_class_weights(targets, class_weights: Sequence[float]) -> tf.Tensor:
@@ -105,3 +110,31 @@ def existence_weights(targets, sample_weights: Optional[np.ndarray] = None
     negative_weights = np.divide(total, 2 * negatives, out=np.zeros_like(negatives),
                                  where=negatives > 0)
     return positive_weights.astype(np.float32), negative_weights.astype(np.float32)
+
+
+def takes_existence_weights(head: HeadConfig) -> bool:
+    """Whether the head's loss is class-wise binary cross-entropy, so that its class
+    weights are paper 001's existent / non-existent pair per class (in the loss)
+    rather than one inverse frequency per class (in the sample weights)."""
+    loss = losses.LOSSES.get(losses.loss_name(head))
+    return loss is not None and issubclass(loss, losses.WeightedBinaryCrossentropy)
+
+
+def with_existence_weights(head: HeadConfig, positive_weights: Sequence[float],
+                           negative_weights: Sequence[float]) -> HeadConfig:
+    """``head`` with the weights of :func:`existence_weights` in its ``loss_params``.
+
+    Raises:
+      ValueError: The head's loss takes no such weights, or its ``loss_params`` already
+        set them (two sources for one weight).
+    """
+    if not takes_existence_weights(head):
+        raise ValueError(f"head '{head.name}': loss {losses.loss_name(head)!r} takes no "
+                         "existent / non-existent class weights")
+    given = sorted({"positive_weights", "negative_weights"} & set(head.loss_params))
+    if given:
+        raise ValueError(f"head '{head.name}': loss_params set {given} and class weighting "
+                         "is on; drop one of them")
+    params = dict(head.loss_params, positive_weights=[float(w) for w in positive_weights],
+                  negative_weights=[float(w) for w in negative_weights])
+    return dataclasses.replace(head, loss_params=params)

@@ -166,7 +166,10 @@ class ExperimentConfig:
       shuffle: Shuffle the training data. Keras' ``fit`` under a distribution
         strategy opens one extra pass over the data to build the model, so shuffled
         orders differ from a default-strategy run; compare strategies unshuffled.
-      class_weighting: Head -> whether its inverse class frequencies weight its loss.
+      class_weighting: Head -> whether its inverse class frequencies weight its loss:
+        one weight per class in the sample weights, or for a class-wise binary
+        cross-entropy head (existence, multi-label) paper 001's existent /
+        non-existent weights per class in the loss.
       smoke: True when the run was shrunk to seconds (recorded, not re-applied).
     """
 

@@ -63,13 +63,15 @@ EXPERIMENTS: Dict[str, Dict[str, Any]] = {
     "001_hard": {
         "name": "001_hard",
         "description": "Paper 001: CNN-BLSTM-attention on the log power spectrogram, "
-                       "hard primary emotion, Adam 5e-4, batch 16; data from "
-                       "configs/featurize/synthetic_001.yaml.",
+                       "hard primary emotion, Adam 5e-4, batch 16, inverse class-frequency "
+                       "class weights; data from configs/featurize/synthetic_001.yaml.",
         "features": ["logspec_001"],
         "model": {"name": "hard_001", "trunk": {"type": "cnn_blstm_attention", "params": {}},
                   "heads": [{"name": "emotion", "hidden": [64]}]},
         "optimizer": {"name": "adam", "learning_rate": 5e-4}, "batch_size": 16,
         "epochs": 50, "early_stopping": {"monitor": "val_loss", "patience": 10},
+        # Sec. 4.2: "inverse values of the class frequencies were used as class weights".
+        "class_weighting": {"emotion": True},
     },
 }
 

@@ -12,8 +12,10 @@ Everything problem-specific lives here; :mod:`tfser.training.trainer` only drive
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import keras
 import tensorflow as tf
@@ -105,13 +107,40 @@ class EmotionTask:
 
     def compile_kwargs(self, model: Optional[keras.Model] = None) -> Dict[str, Any]:
         """``loss``, ``loss_weights`` and ``weighted_metrics`` keyed by head (``model``:
-        the built model, needed when the loss weights are learned)."""
-        return models.compile_kwargs(self.model_config, model)
+        the built model, needed when the loss weights are learned). Class-weighted heads
+        with a class-wise binary cross-entropy get :meth:`existence_class_weights` in
+        their loss."""
+        weights = self.existence_class_weights()
+        heads = tuple(models.with_existence_weights(head, *weights[head.name])
+                      if head.name in weights else head for head in self.model_config.heads)
+        return models.compile_kwargs(dataclasses.replace(self.model_config, heads=heads),
+                                     model)
+
+    def _weighted_heads(self, existence: bool) -> List[str]:
+        """Heads with class weighting on whose loss does (not) take existence weights."""
+        return [head.name for head in self.model_config.heads
+                if self.config.class_weighting.get(head.name)
+                and models.takes_existence_weights(head) == existence]
 
     def class_weights(self) -> Dict[str, List[float]]:
-        """Inverse class-frequency weights of the heads the config weights."""
+        """Inverse class-frequency weights of the weighted heads, folded into their sample
+        weights (categorical, soft, per-rater heads)."""
         return {head: data.class_weights(self.info, self.config.fold, head).tolist()
-                for head, enabled in self.config.class_weighting.items() if enabled}
+                for head in self._weighted_heads(existence=False)}
+
+    @functools.cached_property
+    def _existence_class_weights(self) -> Dict[str, Tuple[List[float], List[float]]]:
+        # Read once: compile_kwargs may be called again (custom loop, resume).
+        return {head: tuple(w.tolist() for w in models.existence_weights(
+                    *data.training_targets(self.info, self.config.fold, head)))
+                for head in self._weighted_heads(existence=True)}
+
+    def existence_class_weights(self) -> Dict[str, Tuple[List[float], List[float]]]:
+        """Paper 001's MLEE class weights of the weighted heads whose loss is class-wise
+        binary cross-entropy (existence, multi-label): per class, the inverse frequencies
+        of existent and non-existent labels on the fold's training originals, as
+        ``(positive_weights, negative_weights)``."""
+        return dict(self._existence_class_weights)
 
     def build_dataset(self, part: str, cache: Optional[bool] = None) -> tf.data.Dataset:
         """``(features, targets, sample_weights)`` batches of one part of the fold.
