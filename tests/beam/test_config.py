@@ -85,6 +85,11 @@ def test_split_overrides_respects_brackets_and_quotes():
     ({"labels": {"views": [{"name": "e", "kind": "hardest"}]}}, "unknown kind 'hardest'"),
     ({"split": {"protocol": "loso", "folds": 3}}, "split: unknown keys ['folds']"),
     ({"traces": {"head": "t"}}, "traces: is only used with continuous: true"),
+    ({"select": {"labelled_by": "hard"}}, "select.labelled_by: names no label view: 'hard'; "
+                                          "views: ['emotion']"),
+    ({"select": {"extra": {"dialog_kind": []}}}, "select.extra.dialog_kind: lists no value"),
+    ({"select": {"extra": ["impro"]}}, "select.extra: must be a mapping"),
+    ({"select": {"trainset": "all"}}, "select: unknown keys ['trainset']"),
 ])
 def test_invalid_configs_name_the_problem(change, message):
     with pytest.raises(ValueError) as error:
@@ -123,6 +128,34 @@ def test_bad_split_fails_when_planning(synth_table):
                                     ["split={protocol: random}"])
     with pytest.raises(ValueError, match="utterance-random split"):
         tfser_beam.make_plan(config, synth_table)
+
+
+def test_select_fails_clearly_when_planning(synth_table):
+    config = tfser_beam.load_config(config_path("synthetic_000.yaml"),
+                                    ["select={extra: {dialog_kind: [impro]}}"])
+    with pytest.raises(ValueError, match="select.extra.dialog_kind: no utterance of table"):
+        tfser_beam.make_plan(config, synth_table)
+    config = tfser_beam.load_config(config_path("synthetic_002.yaml"),
+                                    ["select.labelled_by=rater"])     # a per_rater view
+    with pytest.raises(ValueError, match="labels parts of an utterance"):
+        tfser_beam.make_plan(config, synth_table)
+
+
+def test_labelled_by_leaves_unlabelled_utterances_out_with_a_reason(synth_table):
+    everything = tfser_beam.make_plan(tfser_beam.load_config(config_path("synthetic_001.yaml")),
+                                      synth_table)
+    config = tfser_beam.load_config(config_path("synthetic_001.yaml"),
+                                    ["select.labelled_by=emotion"])
+    dominant = tfser_beam.make_plan(config, synth_table)
+    mask = everything.derived["emotion"].mask
+    row = {u: i for i, u in enumerate(everything.derived.utt_ids)}
+    unlabelled = [i.utt_id for i in everything.items if not mask[row[i.utt_id]]]
+    assert unlabelled                                  # ties leave the hard view masked
+    assert [i.utt_id for i in dominant.items] == [i.utt_id for i in everything.items
+                                                  if mask[row[i.utt_id]]]
+    reason = "no 'emotion' label (select.labelled_by: emotion)"
+    assert dominant.not_selected == everything.not_selected + [(u, reason) for u in unlabelled]
+    assert not set(unlabelled) & {u for fold in dominant.protocol for u in fold.train}
 
 
 def test_exponent_numbers_without_a_dot_are_numbers():

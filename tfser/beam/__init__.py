@@ -7,7 +7,8 @@ Entry points: :func:`build_pipeline` (Python) and ``tfser-featurize`` (command l
 :mod:`tfser.beam.work` and is usable without Beam.
 """
 
-from tfser.beam.config import FeaturizeConfig, SplitConfig, TraceConfig, load_config
+from tfser.beam.config import (FeaturizeConfig, SelectConfig, SplitConfig, TraceConfig,
+                               load_config)
 from tfser.beam.dataset_info import (
     CONFIG_FILE, DATASET_INFO_FILE, EXAMPLES_DIR, REJECTS_FILE, ReconciliationError,
     feature_specs, fold_files, label_specs, read_info)
@@ -16,7 +17,7 @@ from tfser.beam.plan import Plan, make_plan
 
 __all__ = [
     "CONFIG_FILE", "DATASET_INFO_FILE", "EXAMPLES_DIR", "REJECTS_FILE", "FeaturizeConfig",
-    "FeaturizeResult", "Plan", "ReconciliationError", "SplitConfig", "TraceConfig",
+    "FeaturizeResult", "Plan", "ReconciliationError", "SelectConfig", "SplitConfig", "TraceConfig",
     "build_pipeline", "feature_specs", "fold_files", "label_specs", "load_config",
     "make_pipeline_options", "make_plan", "read_info",
 ]

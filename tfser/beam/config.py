@@ -17,6 +17,7 @@ naming the key. Example::
     continuous: false                 # true: one example per traced recording (003)
     traces: {head: traces, attributes: [arousal, valence, liking], rater: consensus,
              rate_hz: 10.0, label_shift_s: 0.0, features: [au]}   # continuous only
+    select: {extra: {dialog_kind: [impro]}, labelled_by: emotion}   # optional
     audio_checks: {policy: warn, silence_dbfs: -60.0, clip_fraction: 0.001,
                    max_duration_s: 600.0}   # policy: warn | reject | off
     clip_sigma: 6.0                   # normalised features clipped to +-6 sigma (0: off)
@@ -152,6 +153,45 @@ class AudioChecksConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SelectConfig:
+    """Which utterances of the table a run featurizes (the rest are *not selected*).
+
+    Attributes:
+      extra: Utterance ``extra`` field -> the values to keep, e.g. IEMOCAP's
+        ``{dialog_kind: [impro]}`` (paper 001 uses the improvised dialogs only). An
+        utterance whose field is missing or holds another value is left out.
+      labelled_by: A label view; utterances it leaves unlabelled (masked) are left out
+        of every part, so no head trains on them. Paper 001's *dominant* training set
+        is ``labelled_by: <the hard view>``; None keeps them (its *all* set: the hard
+        label is masked, soft and existence targets still train).
+    """
+
+    extra: Mapping[str, Tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    labelled_by: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SelectConfig":
+        _check.keys(data, ("extra", "labelled_by"), "select")
+        extra = data.get("extra") or {}
+        if not isinstance(extra, Mapping):
+            _check.fail("select.extra", f"must be a mapping of field -> values, got {extra!r}")
+        values = {}
+        for field, accepted in extra.items():
+            accepted = tuple(accepted) if isinstance(accepted, (list, tuple)) else (accepted,)
+            if not accepted:
+                _check.fail(f"select.extra.{field}", "lists no value to keep")
+            values[str(field)] = accepted
+        labelled_by = data.get("labelled_by")
+        if labelled_by is not None:
+            labelled_by = _check.string(labelled_by, "select.labelled_by")
+        return cls(extra=values, labelled_by=labelled_by)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"extra": {k: list(v) for k, v in self.extra.items()},
+                "labelled_by": self.labelled_by}
+
+
+@dataclasses.dataclass(frozen=True)
 class FeaturizeConfig:
     """A validated featurization configuration (build with :meth:`from_dict`).
 
@@ -174,6 +214,7 @@ class FeaturizeConfig:
       continuous: One example per traced recording with a sequence target (003);
         otherwise recordings with label traces are left out.
       traces: Continuous settings.
+      select: Which utterances to featurize (``extra`` fields, a label view).
       audio_checks: Silence, clipping and duration checks and what to do on a finding.
       clip_sigma: The reader and the export clip normalised features to +-this many
         standard deviations of the training statistics (0: no clipping), so that one
@@ -193,6 +234,7 @@ class FeaturizeConfig:
     num_shards: int = 1
     continuous: bool = False
     traces: TraceConfig = TraceConfig()
+    select: SelectConfig = SelectConfig()
     audio_checks: AudioChecksConfig = AudioChecksConfig()
     clip_sigma: float = features_info.DEFAULT_CLIP_SIGMA
     name: str = ""
@@ -242,6 +284,7 @@ class FeaturizeConfig:
             min_duration_s=_check.number(data.get("min_duration_s", 0.0), "min_duration_s"),
             num_shards=_check.integer(data.get("num_shards", 1), "num_shards", 1),
             continuous=continuous, traces=traces,
+            select=_select(data.get("select") or {}, labels),
             audio_checks=AudioChecksConfig.from_dict(data.get("audio_checks") or {}),
             clip_sigma=_clip_sigma(data.get("clip_sigma", features_info.DEFAULT_CLIP_SIGMA)),
             name=str(data.get("name", "")), description=str(data.get("description", "")))
@@ -264,6 +307,9 @@ class FeaturizeConfig:
         }
         if self.random_crops:
             data["random_crops"] = self.random_crops
+        if self.select != SelectConfig():
+            # Only when set, so that the hash of every earlier config stays the same.
+            data["select"] = self.select.to_dict()
         if self.continuous:
             traces = dataclasses.asdict(self.traces)
             data["traces"] = {k: list(v) if isinstance(v, tuple) else v
@@ -312,6 +358,15 @@ def _normalisation(value: Any, features: Tuple[str, ...]) -> Dict[str, str]:
         out[name] = _check.choice(value.get(name, DEFAULT_NORMALISATION),
                                   f"normalisation.{name}", NORMALISATIONS)
     return out
+
+
+def _select(value: Any, labels: Optional[LabelSpec]) -> SelectConfig:
+    select = SelectConfig.from_dict(value)
+    views = [view.name for view in labels.views] if labels is not None else []
+    if select.labelled_by is not None and select.labelled_by not in views:
+        _check.fail("select.labelled_by", f"names no label view: {select.labelled_by!r}; "
+                                          f"views: {views}")
+    return select
 
 
 # The registered feature set that random_crops applies to (004's 4 s spectrogram).

@@ -6,7 +6,10 @@ class or a leaking split fails in seconds, not after featurization.
 Selection. A table may hold rated utterances and traced recordings side by side (the
 synthetic corpus does). Utterance-level runs take the utterances without label traces;
 continuous runs (003) take the recordings that have them. The rest are *not selected*
-(counted apart, with the reason), never featurized and never rejected.
+(counted apart, with the reason), never featurized and never rejected. A config's
+``select`` narrows this further: by fields of the utterances' ``extra`` (IEMOCAP's
+improvised dialogs) and by a label view (paper 001's *dominant* training set: only
+utterances that view labels).
 """
 
 from __future__ import annotations
@@ -104,7 +107,44 @@ def select_utterances(config: FeaturizeConfig, table: schema.AnnotationTable
         kind = "traced recordings" if config.continuous else "utterances without label traces"
         raise ValueError(f"table '{table.meta.corpus}' has no {kind} to featurize "
                          f"(continuous: {str(config.continuous).lower()})")
+    for field, accepted in config.select.extra.items():
+        values = [extra.get(field) if isinstance(extra, dict) else None
+                  for extra in selected["extra"].tolist()]
+        keep = np.array([value in accepted for value in values], dtype=bool)
+        dropped += [(u, f"select.extra.{field} is {value!r}, not one of {list(accepted)}")
+                    for u, value, kept in zip(selected["utt_id"].tolist(), values, keep)
+                    if not kept]
+        selected = selected[keep]
+        if selected.empty:
+            raise ValueError(f"select.extra.{field}: no utterance of table "
+                             f"'{table.meta.corpus}' has one of {list(accepted)}; check the "
+                             "field name and values against the table's extra column")
     return selected, dropped
+
+
+def select_labelled(config: FeaturizeConfig, selected: pd.DataFrame,
+                    derived: Optional[DerivedLabels]
+                    ) -> Tuple[pd.DataFrame, List[Tuple[str, str]]]:
+    """``selected`` without the utterances that ``select.labelled_by``'s view leaves
+    unlabelled, and ``(utt_id, reason)`` of those.
+
+    Raises:
+      ValueError: The view's mask is not one flag per utterance, or nothing is left.
+    """
+    name = config.select.labelled_by
+    if name is None or derived is None:
+        return selected, []
+    mask = np.asarray(derived[name].mask)
+    if mask.ndim != 1:
+        raise ValueError(f"select.labelled_by: view '{name}' ({derived[name].kind}) labels "
+                         "parts of an utterance; name a hard, soft or existence view")
+    keep = mask[selected.index.to_numpy()]
+    reason = f"no '{name}' label (select.labelled_by: {name})"
+    dropped = [(u, reason) for u in selected.loc[~keep, "utt_id"].tolist()]
+    if keep.sum() == 0:
+        raise ValueError(f"select.labelled_by: view '{name}' labels none of the selected "
+                         "utterances")
+    return selected[keep], dropped
 
 
 def _stats_parts(protocol: splits.SplitProtocol) -> Dict[str, str]:
@@ -152,6 +192,8 @@ def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
     """
     selected, not_selected = select_utterances(config, table)
     derived = derive(table, config.labels) if config.labels is not None else None
+    selected, unlabelled = select_labelled(config, selected, derived)
+    not_selected = not_selected + unlabelled
     protocol = splits.build_split(selected.reset_index(drop=True), config.split.protocol,
                                   **dict(config.split.params))
     eligible = {utt for fold in protocol for utt in fold.train}
