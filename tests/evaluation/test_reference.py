@@ -177,3 +177,4 @@ def test_compare_with_a_reference_the_evaluations_lack(tmp_path):
     # Without a reference the existence head is still not comparable.
     with pytest.raises(UserError, match="share no categorical head"):
         compare.compare([soft, mlee])
+

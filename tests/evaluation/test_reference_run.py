@@ -98,3 +98,4 @@ def test_a_reference_must_be_a_hard_view(cv_run, tmp_path):
     with pytest.raises(ValueError, match=r"heads \['arousal'\] are not label views"):
         evaluation.evaluate_run(cv_run[0], str(tmp_path / "out"), reference="arousal",
                                 verbose=False)
+

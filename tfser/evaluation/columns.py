@@ -28,6 +28,9 @@ sequence                                                        ``h/frames``, ``
 (sequence)
 =================  ==========================================  ================================
 
+A reference hard view the model has no head for (``tfser-evaluate --reference``) has
+only its ``h/target`` and ``h/labelled`` columns, after the heads'.
+
 Targets of unlabelled entries are NaN (missing for class names), never the zeros the
 input pipeline feeds the loss. Sequence heads keep only the labelled frames of an
 utterance (the ones with a non-zero frame weight); an unlabelled utterance has empty

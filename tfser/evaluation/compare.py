@@ -65,7 +65,10 @@ def find_eval_dir(path: str) -> str:
                     "run tfser-evaluate on it first")
 
 
-def _scorable(head_metrics: Mapping[str, Any], reference: Optional[str]) -> bool:
+def scorable(head_metrics: Mapping[str, Any], reference: Optional[str] = None) -> bool:
+    """Whether a head's metrics give one decision per utterance to compare: a
+    categorical or soft head, or with ``reference`` any head with a
+    ``vs_<reference>`` block."""
     if reference is None:
         return head_metrics.get("family") in DECISION_FAMILIES
     return reference_key(reference) in head_metrics.get("pooled", {})
@@ -74,7 +77,7 @@ def _scorable(head_metrics: Mapping[str, Any], reference: Optional[str]) -> bool
 def _default_head(all_metrics: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> str:
     common = None
     for metrics in all_metrics:
-        heads = [h for h, m in metrics["heads"].items() if _scorable(m, None)]
+        heads = [h for h, m in metrics["heads"].items() if scorable(m, None)]
         common = heads if common is None else [h for h in common if h in heads]
     if not common:
         raise UserError(f"the evaluations {list(paths)} share no categorical head, "
@@ -88,7 +91,7 @@ def _reference_heads(all_metrics: Sequence[Mapping[str, Any]], paths: Sequence[s
     an MLEE-only model need not share a name: both are scored on the reference)."""
     heads = []
     for metrics, path in zip(all_metrics, paths):
-        scored = [h for h, m in metrics["heads"].items() if _scorable(m, reference)]
+        scored = [h for h, m in metrics["heads"].items() if scorable(m, reference)]
         if not scored:
             raise UserError(f"{path} has no head scored against reference '{reference}'; "
                             f"re-run tfser-evaluate with --reference={reference}")
@@ -111,7 +114,7 @@ def _row(name: str, eval_dir: str, metrics: Mapping[str, Any], head: str,
         raise UserError(f"{eval_dir} has no head '{head}' (heads: {sorted(metrics['heads'])}), "
                         "choose a head all inputs share with --head")
     head_metrics = metrics["heads"][head]
-    if not _scorable(head_metrics, reference):
+    if not scorable(head_metrics, reference):
         if reference is not None:
             raise UserError(f"head '{head}' of {eval_dir} has no scores against reference "
                             f"'{reference}' ({reference_key(reference)}); re-run "

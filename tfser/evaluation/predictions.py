@@ -11,7 +11,8 @@ The table has one row per utterance (original examples only: augmented copies of
 training utterances are left out) in the reader's stored order; its columns are laid out
 by :mod:`tfser.evaluation.columns`: meta columns, the input-range columns
 (``out_of_range_features``: normalised values beyond the clip, ``max_abs_z``), then per
-head its outputs, decisions, targets and label masks. Inputs are read unclipped to
+head its outputs, decisions, targets and label masks (and, with ``reference``, the
+reference view's targets and mask when no head reports them). Inputs are read unclipped to
 count, then clipped as in training before the model sees them. Class, attribute and rater names come from the label specs and
 vocabularies in ``dataset_info.json``.
 """
