@@ -28,6 +28,10 @@ def define_flags() -> None:
     flags.DEFINE_list("head", None, "Head to compare (one, or one per evaluation); "
                                     "default: the first categorical head all share.")
     flags.DEFINE_list("names", None, "Row names, one per evaluation (default: experiment).")
+    flags.DEFINE_string("reference", None,
+                        "Score each head against this hard label view (its vs_<reference> "
+                        "block of tfser-evaluate --reference), e.g. emotion; default: "
+                        "against its own targets.")
     flags.DEFINE_float("alpha", 0.05, "Significance level of the one-tailed tests.",
                        lower_bound=0.0, upper_bound=1.0)
     flags.mark_flag_as_required("out")
@@ -37,7 +41,7 @@ def main(argv) -> None:
     from tfser.evaluation import compare  # pylint: disable=import-outside-toplevel
     head = FLAGS.head[0] if FLAGS.head and len(FLAGS.head) == 1 else FLAGS.head
     result = compare.compare(argv[1:], out_dir=FLAGS.out, head=head, names=FLAGS.names,
-                             alpha=FLAGS.alpha)
+                             alpha=FLAGS.alpha, reference=FLAGS.reference)
     print(compare.to_markdown(result))
 
 

@@ -8,7 +8,8 @@ Example::
 (tfser-train --fold=all). Each fold's model (checkpoints/<checkpoint>.keras) predicts
 its fold's part of the featurized directory (--data_dir, default: the one in each
 run's params.yaml). --out receives predictions.parquet / .csv (one row per utterance),
-metrics.json (per head: pooled over folds, per fold, mean and std over folds),
+metrics.json (per head: pooled over folds, per fold, mean and std over folds; with
+--reference=emotion also each hard, soft and existence head against that hard label),
 report.md (the command that reproduces it on top) and PNG figures. The command prints
 the pooled figures of every head and the report's path.
 """
@@ -36,6 +37,10 @@ def define_flags() -> None:
                       "Part of each fold to evaluate (train: original examples only).")
     shared.define_checkpoint()
     shared.define_batch_size(64, "Prediction batch size.")
+    flags.DEFINE_string("reference", None,
+                        "Hard label view (e.g. emotion) to score every hard, soft and "
+                        "existence head against, on the utterances it labels, even when "
+                        "the model has no head for it (vs_<reference> in metrics.json).")
     for name in ("model_dir", "out"):
         flags.mark_flag_as_required(name)
 
@@ -46,11 +51,13 @@ def summary_lines(metrics) -> list:
     # Imported here so that `--help` answers quickly.
     from tfser.evaluation import report  # pylint: disable=import-outside-toplevel
     from tfser.evaluation.columns import HeadLayout  # pylint: disable=import-outside-toplevel
-    from tfser.evaluation.metrics import summary_columns  # pylint: disable=import-outside-toplevel
+    from tfser.evaluation.metrics import (  # pylint: disable=import-outside-toplevel
+        scored_reference, summary_columns)
     lines = []
     for head, head_metrics in metrics["heads"].items():
         layout = HeadLayout.from_dict(metrics["layouts"][head])
-        labels = [label for label, _ in summary_columns(layout)]
+        labels = [label for label, _ in
+                  summary_columns(layout, scored_reference(head_metrics))]
         rows = report.head_summary_rows(head_metrics, layout, include_folds=False)
         widths = [max(len(head), *(len(r[0]) for r in rows))] + [
             max(len(label), *(len(r[i + 1]) for r in rows)) for i, label in enumerate(labels)]
@@ -69,7 +76,8 @@ def main(argv) -> None:
                         errors=(FileNotFoundError, ValueError)):
         metrics = evaluate.evaluate_run(FLAGS.model_dir, FLAGS.out, data_dir=FLAGS.data_dir,
                                         part=FLAGS.part, checkpoint=FLAGS.checkpoint,
-                                        batch_size=FLAGS.batch_size)
+                                        batch_size=FLAGS.batch_size,
+                                        reference=FLAGS.reference)
     print()
     print("\n".join(summary_lines(metrics)))
     print(f"report: {os.path.join(FLAGS.out, report.REPORT_FILE)}")

@@ -28,6 +28,9 @@ sequence                                                        ``h/frames``, ``
 (sequence)
 =================  ==========================================  ================================
 
+A reference hard view the model has no head for (``tfser-evaluate --reference``) has
+only its ``h/target`` and ``h/labelled`` columns, after the heads'.
+
 Targets of unlabelled entries are NaN (missing for class names), never the zeros the
 input pipeline feeds the loss. Sequence heads keep only the labelled frames of an
 utterance (the ones with a non-zero frame weight); an unlabelled utterance has empty
@@ -64,6 +67,13 @@ FAMILY_BY_HEAD_TYPE = {
 FAMILY_BY_KIND = {kind: "soft" if kind == "soft" else FAMILY_BY_HEAD_TYPE[head_type]
                   for kind, head_type in HEAD_TYPE_BY_KIND.items()}
 FAMILIES = ("categorical", "soft", "multilabel", "regression", "per_rater", "sequence")
+# Label kinds whose head gives one class decision per utterance and so can be scored as a
+# single-label classifier against a reference hard label: hard and soft heads by their
+# most probable class, existence heads by their highest score (paper 001's MLEE-only
+# decision). Speaker heads decide speakers, not the reference's classes.
+SINGLE_LABEL_KINDS = ("hard", "soft", "existence")
+# The kinds a reference label view may have: one class name per labelled utterance.
+REFERENCE_KINDS = ("hard",)
 
 
 def _join(*parts: str) -> str:
@@ -235,13 +245,8 @@ class HeadLayout:
         columns: Dict[str, Any] = dict(zip(self.output_columns(),
                                            outputs.reshape(n, -1).T))
         if family == "categorical":
-            index = np.asarray(targets).astype(np.int64).reshape(n)
-            labelled = weights.reshape(n) > 0
             columns[self.pred_column()] = self._names(outputs.argmax(axis=1))
-            columns[self.target_column()] = pd.array(
-                [self.classes[i] if ok else None for i, ok in zip(index, labelled)],
-                dtype="object")
-            columns[self.labelled_column()] = labelled
+            columns.update(self.class_target_columns(targets, weights))
             return columns
         targets = np.asarray(targets, dtype=np.float64).reshape(outputs.shape)
         if family == "per_rater":
@@ -269,6 +274,22 @@ class HeadLayout:
                            np.where(labelled[:, None], targets, np.nan).T))
         columns[self.labelled_column()] = labelled
         return columns
+
+    def class_target_columns(self, targets, weights) -> Dict[str, Any]:
+        """``h/target`` (class names, missing when unlabelled) and ``h/labelled`` of a
+        categorical view: its columns without outputs, as a reference view the model
+        has no head for is stored.
+
+        Args:
+          targets: The reader's [N] class indices (zeros where unlabelled).
+          weights: The reader's [N] sample weights.
+        """
+        index = np.asarray(targets).astype(np.int64).reshape(-1)
+        labelled = np.asarray(weights, dtype=np.float64).reshape(-1) > 0
+        return {self.target_column(): pd.array(
+                    [self.classes[i] if ok else None for i, ok in zip(index, labelled)],
+                    dtype="object"),
+                self.labelled_column(): labelled}
 
     def _names(self, index: np.ndarray) -> np.ndarray:
         return np.asarray(self.classes, dtype=object)[np.asarray(index, dtype=np.int64)]
@@ -326,17 +347,7 @@ class HeadLayout:
                                  for r in self.raters], axis=1)
             return HeadArrays(outputs, targets, labelled.reshape(n, len(self.raters)))
         if family == "categorical":
-            labelled = _bools(frame[self.labelled_column()])
-            position = self._positions()
-            names = [_name(v) for v in frame[self.target_column()].tolist()]
-            unknown = sorted({v for v, ok in zip(names, labelled)
-                              if ok and v not in position})
-            if unknown:
-                raise ValueError(f"column '{self.target_column()}' holds names outside the "
-                                 f"classes of head '{self.head}': {unknown}")
-            targets = np.array([position[v] if ok else -1 for v, ok in zip(names, labelled)],
-                               dtype=np.int64)
-            return HeadArrays(outputs, targets, labelled)
+            return HeadArrays(outputs, *self.class_targets(frame))
         targets = frame[self.target_columns()].to_numpy(dtype=np.float64)
         if family == "regression":
             labelled = np.stack([_bools(frame[self.labelled_column(a)])
@@ -356,6 +367,43 @@ class HeadLayout:
         if self.family not in ("categorical", "soft"):
             raise ValueError(f"head '{self.head}' ({self.family}) has no decision column")
         return self._indices(frame, self.pred_column())
+
+    def class_targets(self, frame: pd.DataFrame) -> Tuple[np.ndarray, np.ndarray]:
+        """A categorical view's ``(class indices, -1 where unlabelled; labelled mask)``
+        from its ``h/target`` and ``h/labelled`` columns alone (outputs not needed).
+
+        Raises:
+          ValueError: The columns are missing, or a target is not a class.
+        """
+        wanted = [self.target_column(), self.labelled_column()]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise ValueError(f"predictions table lacks columns of label view '{self.head}': "
+                             f"{missing}")
+        labelled = _bools(frame[self.labelled_column()])
+        position = self._positions()
+        names = [_name(v) for v in frame[self.target_column()].tolist()]
+        unknown = sorted({v for v, ok in zip(names, labelled) if ok and v not in position})
+        if unknown:
+            raise ValueError(f"column '{self.target_column()}' holds names outside the "
+                             f"classes of head '{self.head}': {unknown}")
+        targets = np.array([position[v] if ok else -1 for v, ok in zip(names, labelled)],
+                           dtype=np.int64)
+        return targets, labelled
+
+    def single_label_decisions(self, frame: pd.DataFrame) -> np.ndarray:
+        """One class index per utterance, [N]: the decision column of a hard or soft
+        head, the highest score of an existence head (paper 001's MLEE-only decision).
+
+        Raises:
+          ValueError: A head of another kind (:data:`SINGLE_LABEL_KINDS`).
+        """
+        if self.kind not in SINGLE_LABEL_KINDS:
+            raise ValueError(f"head '{self.head}' ({self.kind}) gives no single class per "
+                             f"utterance; heads of kinds {list(SINGLE_LABEL_KINDS)} do")
+        if self.kind == "existence":
+            return self.from_frame(frame).outputs.argmax(axis=1)
+        return self.decisions(frame)
 
     def _positions(self) -> Dict[str, int]:
         # Compared as text: a CSV read back turns class names such as speaker ids

@@ -37,7 +37,8 @@ PARAMS_FILE = "params.yaml"
 
 
 def reproduce_command(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
-                      part: str = "test", checkpoint: str = "best") -> str:
+                      part: str = "test", checkpoint: str = "best",
+                      reference: Optional[str] = None) -> str:
     """The ``tfser-evaluate`` command line that writes the same outputs."""
     args = [f"--model_dir={model_dir}", f"--out={out_dir}"]
     if data_dir is not None:
@@ -46,6 +47,8 @@ def reproduce_command(model_dir: str, out_dir: str, data_dir: Optional[str] = No
         args.append(f"--part={part}")
     if checkpoint != "best":
         args.append(f"--checkpoint={checkpoint}")
+    if reference is not None:
+        args.append(f"--reference={reference}")
     return "tfser-evaluate " + " ".join(shlex.quote(a) for a in args)
 
 
@@ -108,7 +111,7 @@ def find_runs(model_dir: str) -> Tuple[str, List[str], Dict[str, Any]]:
 def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
                  part: str = "test", checkpoint: str = "best",
                  command: Optional[str] = None, batch_size: int = 64,
-                 verbose: bool = True) -> Dict[str, Any]:
+                 verbose: bool = True, reference: Optional[str] = None) -> Dict[str, Any]:
     """Predicts, scores and reports a run or a cross-validation.
 
     Args:
@@ -124,19 +127,25 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
         ``tfser-evaluate`` command).
       batch_size: Prediction batch size.
       verbose: Print a progress line per fold.
+      reference: A hard label view (e.g. ``emotion``) to score every hard, soft and
+        existence head against, on the utterances where it is labelled, whether or
+        not the model has a head for it (``vs_<reference>`` blocks, see
+        :mod:`tfser.evaluation.metrics`). None (default): no such blocks.
 
     Returns:
       The metrics dict written to ``metrics.json``: the
       :func:`~tfser.evaluation.metrics.compute_metrics` result plus ``command``,
       ``working_directory``, ``run`` (description) and ``layouts`` (each head's
       :class:`~tfser.evaluation.columns.HeadLayout` as a dict, for re-reading the
-      predictions).
+      predictions); with a reference also ``reference`` (its name) and
+      ``reference_layout``.
 
     Raises:
       FileNotFoundError: Missing model directory, fold run directory, checkpoint or
         featurized directory.
       ValueError: Bad part or checkpoint; folds that disagree on their heads; the
-        same fold twice; a model that does not fit the data.
+        same fold twice; a model that does not fit the data; a reference that is not a
+        hard label view or whose classes differ from a scored head's.
     """
     # Imported here: keras, tfser.data and tfser.training load TensorFlow.
     import keras  # pylint: disable=import-outside-toplevel
@@ -159,6 +168,7 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
 
     infos: Dict[str, Any] = {}
     frames, layouts, fold_names, skipped = [], None, [], []
+    reference_layout = None
     started = time.perf_counter()
     for position, (run_dir, config, path, fold_data) in enumerate(plans, start=1):
         fold_start = time.perf_counter()
@@ -185,8 +195,12 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
                   flush=True)
             continue
         model = predictions.load_checkpoint(path)
-        frame = predictions.predict_frame(model, info, name, part, batch_size=batch_size)
+        frame = predictions.predict_frame(model, info, name, part, batch_size=batch_size,
+                                          reference=reference)
         heads = predictions.head_layouts(info, predictions.model_heads(model))
+        if reference is not None and reference_layout is None:
+            reference_layout = predictions.reference_layout(info, reference)
+            metrics_lib.reference_heads(heads, reference_layout)  # classes match
         if layouts is None:
             layouts = heads
         elif list(heads) != list(layouts):
@@ -204,11 +218,11 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
         raise ValueError(f"no fold of {model_dir} has {part} examples: "
                          + "; ".join(f"{entry['fold']}: {entry['reason']}" for entry in skipped))
     frame = pd.concat(frames, ignore_index=True)
-    metrics = metrics_lib.compute_metrics(frame, layouts)
+    metrics = metrics_lib.compute_metrics(frame, layouts, reference=reference_layout)
     first_info = next(iter(infos.values()))
     metrics_out: Dict[str, Any] = {
         "command": command or reproduce_command(model_dir, out_dir, data_dir, part,
-                                                checkpoint),
+                                                checkpoint, reference),
         "working_directory": os.getcwd(),
         "run": {
             "model_dir": model_dir, "kind": kind, "experiment": plans[0][1].name,
@@ -230,6 +244,8 @@ def evaluate_run(model_dir: str, out_dir: str, data_dir: Optional[str] = None,
               f"{', '.join(flagged['examples'])} (column {OUT_OF_RANGE_COLUMN} of the "
               "predictions)", file=sys.stderr, flush=True)
     metrics_out["layouts"] = {head: layout.to_dict() for head, layout in layouts.items()}
+    if reference_layout is not None:
+        metrics_out["reference_layout"] = reference_layout.to_dict()
     metrics_out = report_lib.json_safe(metrics_out)
     paths = report_lib.write_outputs(out_dir, frame, metrics_out, layouts)
     if verbose:

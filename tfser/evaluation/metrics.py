@@ -29,6 +29,14 @@ and :mod:`tfser.metrics.regression`, applied to the labelled rows of each head
     of the decisions against their most probable class (``argmax``), and WA / UA per
     rater.
 
+Against a reference (``compute_metrics(..., reference=layout)``, a hard label view such
+as ``emotion``), every head giving one class per utterance (hard, soft, existence: see
+:data:`~tfser.evaluation.columns.SINGLE_LABEL_KINDS`) also gets, in each scope, a
+``vs_<reference>`` block: the classification report of its decisions (an existence
+head's highest score, paper 001's MLEE-only decision) against the reference's class on
+exactly the rows where the reference is labelled, so that hard, soft and existence
+models are scored on the same utterances against the same labels (paper 001, Table 3).
+
 :func:`compute_metrics` scores each fold on its own rows and all rows together
 (``pooled``: the concatenated test predictions of every fold, not an average), and
 gives the mean and standard deviation (``ddof=1``) over folds of every numeric value,
@@ -44,10 +52,11 @@ import pandas as pd
 
 from tfser.metrics import classification
 from tfser.metrics import regression
-from tfser.evaluation.columns import HeadLayout
+from tfser.evaluation.columns import SINGLE_LABEL_KINDS, HeadLayout
 
 MULTILABEL_THRESHOLD = 0.5
 SEPARATOR = "/"
+REFERENCE_PREFIX = "vs_"
 
 Layouts = Union[Mapping[str, HeadLayout], Sequence[HeadLayout]]
 
@@ -220,6 +229,49 @@ def head_metrics(frame: pd.DataFrame, layout: HeadLayout) -> Dict[str, Any]:
     return _BY_FAMILY[layout.family](layout, frame)
 
 
+def reference_key(reference: str) -> str:
+    """The name of the block scoring a head against label view ``reference``."""
+    return f"{REFERENCE_PREFIX}{reference}"
+
+
+def reference_heads(layouts: Layouts, reference: HeadLayout) -> List[str]:
+    """The heads scored against ``reference``: those giving one class per utterance.
+
+    Raises:
+      ValueError: Such a head whose classes differ from the reference's (names or
+        order).
+    """
+    heads = []
+    for head, layout in _as_layouts(layouts).items():
+        if layout.kind not in SINGLE_LABEL_KINDS:
+            continue
+        if tuple(layout.classes) != tuple(reference.classes):
+            raise ValueError(f"head '{head}' has classes {list(layout.classes)} but reference "
+                             f"'{reference.head}' has {list(reference.classes)}; a head is "
+                             "scored against a reference only with the same class names in "
+                             "the same order")
+        heads.append(head)
+    return heads
+
+
+def reference_metrics(frame: pd.DataFrame, layout: HeadLayout,
+                      reference: HeadLayout) -> Dict[str, Any]:
+    """The classification report of a head's single-label decisions against the
+    reference's class, on the rows of ``frame`` where the reference is labelled.
+
+    Hard and soft heads add the cross-entropy of their probabilities; an existence
+    head's scores are not a distribution, so it has none. No reference-labelled row
+    gives ``{"num_samples": 0}``.
+    """
+    targets, rows = reference.class_targets(frame)
+    if not rows.any():
+        return {"num_samples": 0}
+    decisions = layout.single_label_decisions(frame)
+    probs = None if layout.kind == "existence" else layout.from_frame(frame).outputs[rows]
+    return classification.classification_report(targets[rows], decisions[rows],
+                                                reference.classes, probs=probs)
+
+
 def flatten(report: Mapping[str, Any], prefix: str = "") -> Dict[str, float]:
     """The numeric leaves of a nested report as ``{"a/b/c": value}`` (lists, strings,
     booleans and None are left out)."""
@@ -254,43 +306,81 @@ def fold_statistics(reports: Iterable[Mapping[str, Any]]
     return mean, std
 
 
-def compute_metrics(frame: pd.DataFrame, layouts: Layouts) -> Dict[str, Any]:
+def _scope(frame: pd.DataFrame, layout: HeadLayout,
+           reference: Optional[HeadLayout]) -> Dict[str, Any]:
+    report = head_metrics(frame, layout)
+    if reference is not None:
+        report[reference_key(reference.head)] = reference_metrics(frame, layout, reference)
+    return report
+
+
+def compute_metrics(frame: pd.DataFrame, layouts: Layouts,
+                    reference: Optional[HeadLayout] = None) -> Dict[str, Any]:
     """Scores every head per fold, pooled over folds, and as mean/std over folds.
 
     Args:
       frame: A predictions table (:func:`tfser.evaluation.predictions.predict_frame`,
         possibly several folds concatenated, or one read back from disk).
       layouts: The heads to score (``{head: HeadLayout}`` or a list).
+      reference: A hard label view whose ``<head>/target`` and ``<head>/labelled``
+        columns the table holds (None: no reference scoring, the default output).
 
     Returns:
       ``{"folds": [names in table order], "num_utterances": N, "heads": {head:
       {"kind", "family", "classes", "raters", "pooled", "per_fold": {fold: ...},
       "fold_mean", "fold_std"}}}``; ``fold_mean`` / ``fold_std`` are flat (see
-      :func:`flatten`).
+      :func:`flatten`). With a reference, ``"reference"`` names it and each scope of
+      every head of :func:`reference_heads` holds a ``vs_<reference>`` block.
 
     Raises:
-      ValueError: The table lacks the ``fold`` column or a head's columns.
+      ValueError: The table lacks the ``fold`` column or a head's columns, or a head
+        scored against the reference has other classes.
     """
     if "fold" not in frame.columns:
         raise ValueError("predictions table has no 'fold' column")
     folds = list(dict.fromkeys(frame["fold"].tolist()))
+    scored = reference_heads(layouts, reference) if reference is not None else []
     heads = {}
     for head, layout in _as_layouts(layouts).items():
-        per_fold = {str(fold): head_metrics(frame[frame["fold"] == fold], layout)
+        against = reference if head in scored else None
+        per_fold = {str(fold): _scope(frame[frame["fold"] == fold], layout, against)
                     for fold in folds}
         mean, std = fold_statistics(per_fold.values())
         heads[head] = {
             "kind": layout.kind, "family": layout.family,
             "classes": list(layout.classes), "raters": list(layout.raters),
-            "pooled": head_metrics(frame, layout), "per_fold": per_fold,
+            "pooled": _scope(frame, layout, against), "per_fold": per_fold,
             "fold_mean": mean, "fold_std": std,
         }
-    return {"folds": [str(f) for f in folds], "num_utterances": int(len(frame)),
-            "heads": heads}
+    result = {"folds": [str(f) for f in folds], "num_utterances": int(len(frame)),
+              "heads": heads}
+    if reference is not None:
+        result["reference"] = reference.head
+    return result
 
 
-def summary_columns(layout: HeadLayout) -> List[Tuple[str, str]]:
-    """``(label, metric path)`` of the main figures of a head, for summary tables."""
+def scored_reference(head_report: Mapping[str, Any]) -> Optional[str]:
+    """The reference a head's metrics (one entry of ``heads``) were scored against, or
+    None."""
+    for key in head_report.get("pooled") or {}:
+        if key.startswith(REFERENCE_PREFIX):
+            return key[len(REFERENCE_PREFIX):]
+    return None
+
+
+def summary_columns(layout: HeadLayout,
+                    reference: Optional[str] = None) -> List[Tuple[str, str]]:
+    """``(label, metric path)`` of the main figures of a head, for summary tables;
+    with ``reference``, its ``vs_<reference>`` n, WA and UA follow."""
+    columns = _own_summary_columns(layout)
+    if reference is not None:
+        key = reference_key(reference)
+        columns += [(f"vs {reference} n", f"{key}/num_samples"),
+                    (f"vs {reference} WA", f"{key}/wa"), (f"vs {reference} UA", f"{key}/ua")]
+    return columns
+
+
+def _own_summary_columns(layout: HeadLayout) -> List[Tuple[str, str]]:
     family = layout.family
     if family == "categorical":
         return [("n", "num_samples"), ("WA", "wa"), ("UA", "ua"), ("F1 (000)", "f1"),

@@ -11,7 +11,8 @@ The table has one row per utterance (original examples only: augmented copies of
 training utterances are left out) in the reader's stored order; its columns are laid out
 by :mod:`tfser.evaluation.columns`: meta columns, the input-range columns
 (``out_of_range_features``: normalised values beyond the clip, ``max_abs_z``), then per
-head its outputs, decisions, targets and label masks. Inputs are read unclipped to
+head its outputs, decisions, targets and label masks (and, with ``reference``, the
+reference view's targets and mask when no head reports them). Inputs are read unclipped to
 count, then clipped as in training before the model sees them. Class, attribute and rater names come from the label specs and
 vocabularies in ``dataset_info.json``.
 """
@@ -33,7 +34,7 @@ from tfser import models  # noqa: F401  # pylint: disable=unused-import
 from tfser.data import normalise
 from tfser.data.info import FoldKey
 from tfser.evaluation.columns import (MAX_ABS_Z_COLUMN, OUT_OF_RANGE_COLUMN, HeadLayout,
-                                      layout_from_spec)
+                                      REFERENCE_KINDS, layout_from_spec)
 
 DEFAULT_BATCH_SIZE = 64
 
@@ -63,6 +64,21 @@ def head_layouts(info: data.DatasetInfo, heads: Sequence[str]) -> Dict[str, Head
     metadata = info.raw.get("label_metadata", {})
     return {head: layout_from_spec(info.label_specs[head], metadata.get(head))
             for head in heads}
+
+
+def reference_layout(info: data.DatasetInfo, reference: str) -> HeadLayout:
+    """The layout of the label view decisions are scored against (a hard view).
+
+    Raises:
+      ValueError: ``reference`` is not a label view of the directory, or not of a
+        kind that holds one class per utterance.
+    """
+    layout = head_layouts(info, [reference])[reference]
+    if layout.kind not in REFERENCE_KINDS:
+        raise ValueError(f"reference '{reference}' of {info.data_dir} is a {layout.kind} "
+                         f"view; a reference must be of kind {' or '.join(REFERENCE_KINDS)} "
+                         "(one class per utterance), e.g. emotion")
+    return layout
 
 
 def model_inputs(model: keras.Model) -> List[str]:
@@ -119,7 +135,8 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
                   fold: FoldKey = 0, part: str = "test",
                   heads: Optional[Sequence[str]] = None,
                   batch_size: int = DEFAULT_BATCH_SIZE,
-                  progress: Optional[Callable[[int], None]] = None) -> pd.DataFrame:
+                  progress: Optional[Callable[[int], None]] = None,
+                  reference: Optional[str] = None) -> pd.DataFrame:
     """Predicts every utterance of one fold's part and lays the results out as a table.
 
     Args:
@@ -130,6 +147,9 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
       heads: Heads to report (default: every output of the model).
       batch_size: Examples per prediction batch.
       progress: Called with the number of utterances done after each batch.
+      reference: A hard label view to score decisions against; when the model has no
+        head for it, its ``<reference>/target`` and ``<reference>/labelled`` columns
+        are read from the data and appended after the heads' columns.
 
     Returns:
       One row per utterance: ``utt_id``, ``speaker_id``, ``fold`` (the fold's name),
@@ -137,8 +157,8 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
 
     Raises:
       ValueError: A model input that is not a stored feature (or length input), a head
-        that is not a model output or not a label view, an unknown fold or part, or
-        duplicate utterance ids in the part.
+        that is not a model output or not a label view, a reference that is not a hard
+        label view, an unknown fold or part, or duplicate utterance ids in the part.
       FileNotFoundError: Missing sidecar or shard files.
     """
     info = data_dir if isinstance(data_dir, data.DatasetInfo) else data.load_info(
@@ -160,10 +180,15 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
         raise ValueError(f"heads {missing} are not outputs of model '{model.name}'; its "
                          f"outputs: {outputs}")
     layouts = head_layouts(info, heads)
+    # The reference's targets are read beside the heads' when no head reports them.
+    extra = reference_layout(info, reference) if reference is not None else None
+    if extra is not None and extra.head in heads:
+        extra = None
+    read = heads + ([extra.head] if extra is not None else [])
     # Read unclipped, so that inputs far outside the training range are counted per
     # utterance (as serving reports them), then clipped as in training.
     clip_sigma = info.clip_sigma
-    dataset = data.build_dataset(info, fold, part, features=features, heads=heads,
+    dataset = data.build_dataset(info, fold, part, features=features, heads=read,
                                  batch_size=batch_size, shuffle=False,
                                  include_variants=False, return_meta=True,
                                  cache=False, clip_sigma=None)  # read once
@@ -171,7 +196,7 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
     meta: Dict[str, List[str]] = {"utt_id": [], "speaker_id": []}
     beyond: List[np.ndarray] = []
     largest: List[np.ndarray] = []
-    collected = {head: {"outputs": [], "targets": [], "weights": []} for head in heads}
+    collected = {head: {"outputs": [], "targets": [], "weights": []} for head in read}
     done = 0
     for x, targets, weights, batch_meta in dataset:
         count, magnitude = _out_of_range(x, features, clip_sigma)
@@ -195,6 +220,9 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
                 store["outputs"].append(np.asarray(batch[head]))
                 store["targets"].append(targets[head].numpy())
                 store["weights"].append(weights[head].numpy())
+        if extra is not None:
+            collected[extra.head]["targets"].append(targets[extra.head].numpy())
+            collected[extra.head]["weights"].append(weights[extra.head].numpy())
         done += len(batch_meta["utt_id"])
         if progress is not None:
             progress(done)
@@ -220,4 +248,8 @@ def predict_frame(model: keras.Model, data_dir: Union[str, os.PathLike, data.Dat
             columns.update(layouts[head].to_columns(
                 np.concatenate(store["outputs"]), np.concatenate(store["targets"]),
                 np.concatenate(store["weights"])))
+    if extra is not None:
+        store = collected[extra.head]
+        columns.update(extra.class_target_columns(np.concatenate(store["targets"]),
+                                                  np.concatenate(store["weights"])))
     return pd.DataFrame(columns)

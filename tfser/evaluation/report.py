@@ -25,7 +25,7 @@ import pandas as pd
 
 from tfser.evaluation import plots
 from tfser.evaluation.columns import HeadLayout, csv_ready
-from tfser.evaluation.metrics import class_report, lookup, summary_columns
+from tfser.evaluation.metrics import class_report, lookup, scored_reference, summary_columns
 from tfser.fileio import atomic
 
 PREDICTIONS_PARQUET = "predictions.parquet"
@@ -127,8 +127,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
 def head_summary_rows(head_metrics: Mapping[str, Any], layout: HeadLayout,
                       include_folds: bool = True) -> List[List[str]]:
     """Rows ``[scope, value, ...]`` of the summary table of one head: pooled, mean +-
-    std over folds (several folds only), then each fold."""
-    columns = summary_columns(layout)
+    std over folds (several folds only), then each fold; the columns are
+    :func:`~tfser.evaluation.metrics.summary_columns` of the head and the reference it
+    was scored against, if any."""
+    columns = summary_columns(layout, scored_reference(head_metrics))
     per_fold = head_metrics["per_fold"]
     rows = [["pooled"] + [_format(lookup(head_metrics["pooled"], p), p) for _, p in columns]]
     if len(per_fold) > 1:
@@ -198,7 +200,8 @@ def render_report(metrics: Mapping[str, Any], layouts: Mapping[str, HeadLayout],
         size = f"{len(layout.classes)} {what}"
         raters = f", {len(layout.raters)} raters" if layout.raters else ""
         lines += [f"## {head} ({layout.kind}, {size}{raters})", ""]
-        header = ["scope"] + [label for label, _ in summary_columns(layout)]
+        header = ["scope"] + [label for label, _ in
+                              summary_columns(layout, scored_reference(head_metrics))]
         lines += _table(header, head_summary_rows(head_metrics, layout)) + [""]
         report = class_report(head_metrics["pooled"])
         if report is not None:

@@ -8,7 +8,11 @@
      "human": {...} | null, "tables": [...], "comparisons": {...}, "selected": null}
 
 Every score is pooled over the folds' test predictions (not averaged); ``per_fold``
-keeps each fold's. A swept row reports the point chosen on development data, with the
+keeps each fold's. A recipe with a ``reference`` (a hard label view, e.g. paper 001's
+``emotion``) scores every row by its head's ``vs_<reference>`` block
+(``tfser-evaluate --reference``): hard, soft and MLEE-only rows against the same hard
+label on the same test utterances; ``results.json`` then names it under
+``"reference"``. A swept row reports the point chosen on development data, with the
 whole development curve under ``sweep``. ``results.md`` lays the tables out as the
 paper does, our figure first and the paper's own in parentheses, then every pair's
 significance tests (:mod:`tfser.evaluation.compare`), the sweep curves and the runs'
@@ -44,38 +48,42 @@ def _scalars_and_maps(scores: Mapping[str, Any]) -> Dict[str, Any]:
     return kept
 
 
-def head_metrics(metrics: Mapping[str, Any], head: str) -> Dict[str, Any]:
+def head_metrics(metrics: Mapping[str, Any], head: str,
+                 reference: Optional[str] = None) -> Dict[str, Any]:
     """A head's pooled figures (a soft head's classification figures are its argmax
-    report's; its distribution figures are kept beside them)."""
+    report's, or with ``reference`` its ``vs_<reference>`` block's; its distribution
+    figures are kept beside them)."""
     if head not in metrics["heads"]:
         raise UserError(f"the evaluation has no head '{head}' (heads: "
                         f"{sorted(metrics['heads'])}); fix the recipe's head")
     entry = metrics["heads"][head]
     pooled = entry["pooled"]
-    scores = _scalars_and_maps(compare_lib.head_scores(entry, pooled))
+    scores = _scalars_and_maps(compare_lib.head_scores(entry, pooled, reference))
     if entry.get("family") == "soft":
         scores.update({f"soft_{k}": v for k, v in _scalars_and_maps(pooled).items()})
     return scores
 
 
-def _per_fold(metrics: Mapping[str, Any], head: str) -> List[Dict[str, Any]]:
+def _per_fold(metrics: Mapping[str, Any], head: str,
+              reference: Optional[str] = None) -> List[Dict[str, Any]]:
     entry = metrics["heads"][head]
     folds = []
     for fold, scope in entry.get("per_fold", {}).items():
-        scores = compare_lib.head_scores(entry, scope)
+        scores = compare_lib.head_scores(entry, scope, reference)
         folds.append({"fold": fold, **{k: v for k, v in _scalars_and_maps(scores).items()
                                        if not isinstance(v, Mapping)}})
     return folds
 
 
-def row_result(outcome: Mapping[str, Any]) -> Dict[str, Any]:
-    """The results.json entry of one row from :func:`tfser.recipes.runner.run_row`."""
+def row_result(outcome: Mapping[str, Any], reference: Optional[str] = None) -> Dict[str, Any]:
+    """The results.json entry of one row from :func:`tfser.recipes.runner.run_row`
+    (scored against ``reference`` when given)."""
     metrics = outcome["metrics"]
     head = outcome["head"]
-    scores = head_metrics(metrics, head)
+    scores = head_metrics(metrics, head, reference)
     row = {"name": outcome["name"], "head": head, "experiment": outcome["experiment"],
            "metrics": scores, "n": int(scores.get("num_samples", 0)),
-           "per_fold": _per_fold(metrics, head), "eval_dir": outcome["eval_dir"],
+           "per_fold": _per_fold(metrics, head, reference), "eval_dir": outcome["eval_dir"],
            "runs": len(outcome["sweep"]["points"]) if "sweep" in outcome else 1,
            "seconds": outcome["seconds"], "data_dir": outcome["data_dir"],
            "overrides": list(outcome["overrides"]),
@@ -141,13 +149,15 @@ def _table_columns(table: spec_lib.TableSpec, scores_by_row: Mapping[str, Mappin
 
 
 def _marks(table: spec_lib.TableSpec, eval_dirs: Mapping[str, str],
-           heads: Mapping[str, str], out_dir: str) -> Dict[str, Any]:
+           heads: Mapping[str, str], out_dir: str,
+           reference: Optional[str] = None) -> Dict[str, Any]:
     """Row -> mark, with the comparison behind it (McNemar, one-tailed, alpha 0.05)."""
     model_rows = [r for r in table.rows if r in eval_dirs]
     if not table.marks or len(model_rows) < 2:
         return {"marks": {}, "comparison": None}
     comparison = compare_lib.compare([eval_dirs[r] for r in model_rows], out_dir=out_dir,
-                                     head=[heads[r] for r in model_rows], names=model_rows)
+                                     head=[heads[r] for r in model_rows], names=model_rows,
+                                     reference=reference)
     beats = {(p["a"], p["b"]) for p in comparison["pairs"]
              if p["mcnemar"] and p["mcnemar"]["significant"]}
     marks = {}
@@ -163,8 +173,9 @@ def _marks(table: spec_lib.TableSpec, eval_dirs: Mapping[str, str],
 def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]],
                 outcomes: Mapping[str, Mapping[str, Any]], human: Optional[Mapping[str, Any]],
                 published: Mapping[str, Mapping[str, Any]], out_dir: str,
-                index: int) -> Dict[str, Any]:
-    """One paper table: values per row and column, the paper's figures, marks, gain."""
+                index: int, reference: Optional[str] = None) -> Dict[str, Any]:
+    """One paper table: values per row and column, the paper's figures, marks, gain
+    (every model row scored against ``reference`` when given)."""
     scores_by_row: Dict[str, Mapping[str, Any]] = {}
     eval_dirs: Dict[str, str] = {}
     heads: Dict[str, str] = {}
@@ -178,12 +189,12 @@ def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]]
             continue
         row_head = table.head or rows[name]["head"]
         head = head or row_head
-        scores_by_row[name] = head_metrics(outcomes[name]["metrics"], row_head)
+        scores_by_row[name] = head_metrics(outcomes[name]["metrics"], row_head, reference)
         eval_dirs[name] = outcomes[name]["eval_dir"]
         heads[name] = row_head
     columns = _table_columns(table, scores_by_row)
     marks = _marks(table, eval_dirs, heads,
-                   os.path.join(out_dir, COMPARISON_DIR, f"table{index + 1}"))
+                   os.path.join(out_dir, COMPARISON_DIR, f"table{index + 1}"), reference)
     body = []
     for name, scores in scores_by_row.items():
         paper = published.get(name, {})
@@ -228,26 +239,29 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
     """Assembles and writes results.json and results.md; returns the results dict."""
     from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
     info = dataset_info.read_info(data_dir)
-    rows = [row_result(o) for o in outcomes]
+    reference = spec.reference
+    rows = [row_result(o, reference) for o in outcomes]
     by_name = {r["name"]: r for r in rows}
     outcome_by_name = {o["name"]: o for o in outcomes}
     human = human_row(table_dir, data_dir, spec.head) if spec.human else None
-    tables = [build_table(t, by_name, outcome_by_name, human, spec.published, out_dir, i)
-              for i, t in enumerate(spec.tables)]
+    tables = [build_table(t, by_name, outcome_by_name, human, spec.published, out_dir, i,
+                          reference) for i, t in enumerate(spec.tables)]
     figures = {}
     for row in rows:
         if "sweep" in row:
             name = f"{row['sweep']['name']}_sweep.png"
             figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
-    # Rows with one decision per utterance on the recipe's classes (a soft head's argmax).
-    comparable = [r for r in rows if outcome_by_name[r["name"]]["metrics"]["heads"][r["head"]]
-                  .get("family") in compare_lib.DECISION_FAMILIES]
+    # Rows with one decision per utterance on the recipe's classes (a soft head's argmax;
+    # against a reference, every row scored against it).
+    comparable = [r for r in rows if compare_lib.scorable(
+        outcome_by_name[r["name"]]["metrics"]["heads"][r["head"]], reference)]
     comparisons = None
     if len(comparable) >= 2:
         comparisons = compare_lib.compare([r["eval_dir"] for r in comparable],
                                           out_dir=os.path.join(out_dir, COMPARISON_DIR, "all"),
                                           head=[r["head"] for r in comparable],
-                                          names=[r["name"] for r in comparable])
+                                          names=[r["name"] for r in comparable],
+                                          reference=reference)
     results = {
         "recipe": spec.name, "title": spec.title, "command": command, "corpus": corpus,
         "protocol": info["split"]["protocol"],
@@ -258,6 +272,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
             "head": comparisons["head"], "pairs": comparisons["pairs"]},
         "selected": None, "notes": spec.notes,
     }
+    if reference is not None:
+        results["reference"] = reference
     atomic.write_json(os.path.join(out_dir, RESULTS_JSON), results)
     atomic.write_text(os.path.join(out_dir, RESULTS_MD), to_markdown(results))
     return results
@@ -301,6 +317,10 @@ def to_markdown(results: Mapping[str, Any]) -> str:
              f"Corpus: {results['corpus']}; protocol {results['protocol']} with "
              f"{len(results['folds'])} fold(s); scores pooled over the folds' test "
              f"predictions; total {results['seconds']:.0f} s.", ""]
+    if results.get("reference"):
+        lines += [f"Every model row is scored against the hard label `{results['reference']}` "
+                  "on the test utterances it labels (an MLEE-only row by the argmax of its "
+                  "existence outputs), so that all rows share their test set.", ""]
     for table in results["tables"]:
         lines += _table_markdown(table)
     pairs = (results.get("comparisons") or {}).get("pairs") or []

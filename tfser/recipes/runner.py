@@ -113,13 +113,14 @@ def check_views(data_dir: str, recipe: spec_lib.RecipeSpec) -> None:
 
 def _train_and_evaluate(row_dir: str, experiment: str, config_files: Sequence[str],
                         overrides: Sequence[str], data_dir: str, smoke: bool, part: str,
-                        eval_name: str, checkpoint: str = "best") -> Dict[str, Any]:
+                        eval_name: str, checkpoint: str = "best",
+                        reference: Optional[str] = None) -> Dict[str, Any]:
     """Trains every fold of one configuration (or finds it trained) and evaluates it."""
     from tfser import evaluation  # pylint: disable=import-outside-toplevel
     from tfser import training  # pylint: disable=import-outside-toplevel
     training.train_folds(experiment, row_dir, config_files, overrides, data_dir=data_dir,
                          folds="all", smoke=smoke)
-    return evaluation_of(row_dir, part, checkpoint, eval_name)
+    return evaluation_of(row_dir, part, checkpoint, eval_name, reference)
 
 
 def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
@@ -131,11 +132,12 @@ def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
 
 
 def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
-            extra_overrides: Sequence[str]) -> Dict[str, Any]:
+            extra_overrides: Sequence[str], reference: Optional[str] = None) -> Dict[str, Any]:
     """One row: its runs, its test evaluation and, for a sweep, the dev curve.
 
     ``extra_overrides`` come after the row's own (the recipe's smoke or synthetic-corpus
-    overrides).
+    overrides); ``reference`` is the recipe's hard label view its test evaluation scores
+    the row against.
     """
     row_dir = os.path.join(runs_dir, row.name)
     overrides = list(row.overrides) + list(extra_overrides)
@@ -162,11 +164,12 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
         outcome["sweep"] = {"name": sweep.name, "metric": sweep.select_metric,
                             "head": sweep.select_head, "part": "dev", "points": curve,
                             "chosen": best["value"]}
-        metrics = evaluation_of(best["run_dir"], "test", row.checkpoint)
+        metrics = evaluation_of(best["run_dir"], "test", row.checkpoint, reference=reference)
         outcome["eval_dir"] = os.path.join(best["run_dir"], EVAL_DIR)
     else:
         metrics = _train_and_evaluate(row_dir, row.experiment, row.config_files, overrides,
-                                      data_dir, smoke, "test", EVAL_DIR, row.checkpoint)
+                                      data_dir, smoke, "test", EVAL_DIR, row.checkpoint,
+                                      reference)
         outcome["eval_dir"] = os.path.join(row_dir, EVAL_DIR)
     outcome["metrics"] = metrics
     outcome["seconds"] = round(time.perf_counter() - started, 1)
@@ -174,16 +177,20 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
 
 
 def evaluation_of(run_dir: str, part: str, checkpoint: str = "best",
-                  eval_name: Optional[str] = None) -> Dict[str, Any]:
+                  eval_name: Optional[str] = None,
+                  reference: Optional[str] = None) -> Dict[str, Any]:
     """Evaluates a trained run directory on ``part`` into its ``eval`` (or ``eval_dev``)
-    folder, with the command that does the same on top of the report."""
+    folder, with the command that does the same on top of the report; ``reference``:
+    see :func:`tfser.evaluation.evaluate_run`."""
     from tfser import evaluation  # pylint: disable=import-outside-toplevel
     out = os.path.join(run_dir, eval_name or (EVAL_DIR if part == "test" else EVAL_DEV_DIR))
     args = [f"--model_dir={run_dir}", f"--out={out}", f"--part={part}"]
     if checkpoint != "best":
         args.append(f"--checkpoint={checkpoint}")
+    if reference is not None:
+        args.append(f"--reference={reference}")
     return evaluation.evaluate_run(run_dir, out, part=part, checkpoint=checkpoint,
-                                   verbose=False, command="tfser-evaluate " + " ".join(
+                                   reference=reference, verbose=False, command="tfser-evaluate " + " ".join(
                                        shlex.quote(a) for a in args))
 
 
@@ -266,7 +273,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(
                                        row, os.path.join(out_dir, "runs"), row_data, smoke,
-                                       extra)))
+                                       extra, spec.reference)))
     results = stages.run("results", "tables, figures and significance", lambda: (
         results_lib.write_results(spec, outcomes, out_dir, command=command,
                                   table_dir=table_dir, data_dir=data_dir,

@@ -47,7 +47,7 @@ SWEEP_KEYS = ("name", "values", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
             "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
-            "tables")
+            "tables", "reference")
 TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
 
@@ -273,6 +273,9 @@ class RecipeSpec:
         narrower network so that the recipe fits its time budget on 2 cores); the
         report lists them.
       tables: The paper's tables, in order.
+      reference: A hard label view every row is evaluated and scored against
+        (``tfser-evaluate --reference``), so that hard, soft and MLEE-only rows are
+        scored on the same utterances; None: each row's head against its own targets.
       path: The file it was read from.
     """
 
@@ -289,6 +292,7 @@ class RecipeSpec:
     smoke_overrides: Tuple[str, ...] = ()
     synthetic_overrides: Tuple[str, ...] = ()
     tables: Tuple[TableSpec, ...] = ()
+    reference: Optional[str] = None
     path: str = ""
 
     def row(self, name: str) -> RowSpec:
@@ -320,6 +324,10 @@ class RecipeSpec:
         for row_name, figures in published.items():
             _check_keys(figures, list(figures) if isinstance(figures, Mapping) else [],
                         f"{where}: published.{row_name}")
+        reference = data.get("reference")
+        if reference is not None and (not isinstance(reference, str) or not reference):
+            _fail(f"{where}: reference", f"must be the name of a hard label view (e.g. "
+                                         f"emotion), got {reference!r}")
         return cls(name=str(name), title=str(data.get("title", name)),
                    featurize_synthetic=featurize["synthetic"],
                    featurize_table=featurize.get("table"),
@@ -334,7 +342,7 @@ class RecipeSpec:
                                                 f"{where}: synthetic_overrides"),
                    tables=tuple(TableSpec.from_dict(t, f"{where}: tables.{i}", names)
                                 for i, t in enumerate(data.get("tables") or ())),
-                   path=os.path.abspath(path))
+                   reference=reference, path=os.path.abspath(path))
 
 
 def recipe_path(name_or_path: str) -> str:
