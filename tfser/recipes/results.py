@@ -233,6 +233,16 @@ def plot_sweep(row: Mapping[str, Any], path: str) -> str:
                             marked=sweep["chosen"])
 
 
+def _classes_of(outcomes: Mapping[str, Mapping[str, Any]], rows: Sequence[Mapping[str, Any]],
+                head: str) -> Optional[List[str]]:
+    """The class names of ``head`` in the first of ``rows`` whose evaluation has it."""
+    for row in rows:
+        layouts = outcomes[row["name"]]["metrics"].get("layouts", {})
+        if head in layouts:
+            return list(layouts[head]["classes"])
+    return None
+
+
 def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
                   out_dir: str, command: str, table_dir: str, data_dir: str, corpus: str,
                   seconds: float) -> Dict[str, Any]:
@@ -253,8 +263,13 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
             figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
     # Rows with one decision per utterance on the recipe's classes (a soft head's argmax;
     # against a reference, every row scored against it).
+    # Pairs make sense between rows deciding among the same classes as the recipe's
+    # main head (a soft head's argmax included), not e.g. emotion against speaker rows.
+    main_classes = _classes_of(outcome_by_name, rows, spec.head)
     comparable = [r for r in rows if compare_lib.scorable(
-        outcome_by_name[r["name"]]["metrics"]["heads"][r["head"]], reference)]
+        outcome_by_name[r["name"]]["metrics"]["heads"][r["head"]], reference)
+        and (main_classes is None or _classes_of(outcome_by_name, [r], r["head"])
+             == main_classes)]
     comparisons = None
     if len(comparable) >= 2:
         comparisons = compare_lib.compare([r["eval_dir"] for r in comparable],
