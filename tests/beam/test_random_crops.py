@@ -47,11 +47,10 @@ def test_featurize_item_writes_the_original_and_each_crop(tmp_path):
 
 
 def test_config_names_the_crop_variants_and_refuses_other_features():
-    config = tfser_beam.load_config(config_path("synthetic_004_recipe.yaml"),
-                                    ["random_crops=2"])
+    config = tfser_beam.load_config(config_path("synthetic_004.yaml"), ["random_crops=2"])
     assert config.variants == ("crop1", "crop2") and config.crop_seconds == 4.0
     assert config.to_dict()["random_crops"] == 2
     with pytest.raises(ValueError, match=r"random_crops: .*spec_004\] only"):
         tfser_beam.load_config(config_path("synthetic_000.yaml"), ["random_crops=2"])
-    plain = tfser_beam.load_config(config_path("synthetic_004_recipe.yaml"))
+    plain = tfser_beam.load_config(config_path("synthetic_004.yaml"))
     assert "random_crops" not in plain.to_dict()   # hashes of older configs unchanged
