@@ -14,52 +14,39 @@ from typing import Any, Dict, Mapping
 _DNN_000 = {"type": "dnn", "params": {"units": [512, 512]}}
 _OPTIMIZER_000 = {"name": "adam", "learning_rate": 1e-3}
 
+_DATA_000 = "configs/featurize/synthetic_000.yaml"
+
+
+def _experiment_000(name: str, model_name: str, description: str, heads,
+                    data: str = _DATA_000, weight_emotion: bool = False) -> Dict[str, Any]:
+    """Paper 000's DNN 2x512 on eGeMAPS with the given heads (its four table rows)."""
+    experiment = {"name": name, "description": f"{description}; data from {data}.",
+                  "features": ["egemaps_functionals"],
+                  "model": {"name": model_name, "trunk": _DNN_000, "heads": heads},
+                  "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
+                  "early_stopping": {"monitor": "val_loss", "patience": 10}}
+    if weight_emotion:
+        experiment["class_weighting"] = {"emotion": True}
+    return experiment
+
+
 EXPERIMENTS: Dict[str, Dict[str, Any]] = {
-    "000_mtl": {
-        "name": "000_mtl",
-        "description": "Paper 000: DNN 2x512 on eGeMAPS, primary emotion (hard) plus "
-                       "secondary emotions (KL), loss weights 0.44 / 0.56; data from "
-                       "configs/featurize/synthetic_000.yaml.",
-        "features": ["egemaps_functionals"],
-        "model": {"name": "mtl_000", "trunk": _DNN_000, "heads": [
-            {"name": "emotion", "loss_weight": 0.44},
-            {"name": "secondary", "loss": "secondary_kl", "loss_weight": 0.56}]},
-        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
-        "early_stopping": {"monitor": "val_loss", "patience": 10},
-        "class_weighting": {"emotion": True},
-    },
-    "000_hard_pe": {
-        "name": "000_hard_pe",
-        "description": "Paper 000's single-task baseline: the same DNN on the primary "
-                       "emotion only; data from configs/featurize/synthetic_000.yaml.",
-        "features": ["egemaps_functionals"],
-        "model": {"name": "hard_pe_000", "trunk": _DNN_000,
-                  "heads": [{"name": "emotion"}]},
-        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
-        "early_stopping": {"monitor": "val_loss", "patience": 10},
-        "class_weighting": {"emotion": True},
-    },
-    "000_soft_pe": {
-        "name": "000_soft_pe",
-        "description": "Paper 000's Soft-label PE baseline: the same DNN on the primary "
-                       "vote distribution (soft cross-entropy); data from "
-                       "configs/featurize/synthetic_000_recipe.yaml (view emotion_soft).",
-        "features": ["egemaps_functionals"],
-        "model": {"name": "soft_pe_000", "trunk": _DNN_000,
-                  "heads": [{"name": "emotion_soft"}]},
-        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
-        "early_stopping": {"monitor": "val_loss", "patience": 10},
-    },
-    "000_hard_se": {
-        "name": "000_hard_se",
-        "description": "Paper 000's Hard-label SE baseline: the same DNN on the secondary "
-                       "emotions only (KL); data from configs/featurize/synthetic_000.yaml.",
-        "features": ["egemaps_functionals"],
-        "model": {"name": "hard_se_000", "trunk": _DNN_000,
-                  "heads": [{"name": "secondary", "loss": "secondary_kl"}]},
-        "optimizer": _OPTIMIZER_000, "batch_size": 32, "epochs": 100,
-        "early_stopping": {"monitor": "val_loss", "patience": 10},
-    },
+    "000_mtl": _experiment_000(
+        "000_mtl", "mtl_000", "Paper 000: DNN 2x512 on eGeMAPS, primary emotion (hard) plus "
+        "secondary emotions (KL), loss weights 0.44 / 0.56",
+        [{"name": "emotion", "loss_weight": 0.44},
+         {"name": "secondary", "loss": "secondary_kl", "loss_weight": 0.56}],
+        weight_emotion=True),
+    "000_hard_pe": _experiment_000(
+        "000_hard_pe", "hard_pe_000", "Paper 000's single-task baseline: the same DNN on "
+        "the primary emotion only", [{"name": "emotion"}], weight_emotion=True),
+    "000_soft_pe": _experiment_000(
+        "000_soft_pe", "soft_pe_000", "Paper 000's Soft-label PE baseline: the same DNN on "
+        "the primary vote distribution (soft cross-entropy)", [{"name": "emotion_soft"}],
+        data="configs/featurize/synthetic_000_recipe.yaml (view emotion_soft)"),
+    "000_hard_se": _experiment_000(
+        "000_hard_se", "hard_se_000", "Paper 000's Hard-label SE baseline: the same DNN on "
+        "the secondary emotions only (KL)", [{"name": "secondary", "loss": "secondary_kl"}]),
     "001_hard": {
         "name": "001_hard",
         "description": "Paper 001: CNN-BLSTM-attention on the log power spectrogram, "
