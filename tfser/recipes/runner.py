@@ -135,7 +135,7 @@ def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
 
 def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
             extra_overrides: Sequence[str], reference: Optional[str] = None,
-            run_dirs: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+            run_dirs: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """One row: its runs, its test evaluation and, for a sweep, the dev curve.
 
     ``extra_overrides`` come after the row's own (the recipe's smoke or synthetic-corpus
@@ -215,7 +215,7 @@ def qualifying_raters(data_dir: str, each: spec_lib.EachRaterSpec
 
 def run_each_rater(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
                    extra_overrides: Sequence[str], reference: Optional[str] = None,
-                   run_dirs: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+                   run_dirs: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """An ``each_rater`` row: one :func:`run_row` per qualifying rater, named
     ``<row>/<rater part of the head>``; returns ``{"outcomes": [...], "skipped": [...]}``."""
     kept, skipped = qualifying_raters(data_dir, row.each_rater)
@@ -332,7 +332,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         list(spec.synthetic_overrides if table is None else ())
     outcomes: List[Dict[str, Any]] = []
     skipped: List[Dict[str, Any]] = []
-    run_dirs: Dict[str, str] = {}
+    run_dirs: Dict[str, Any] = {}  # a directory, or a list of them (each_rater rows)
     for row in selected:
         row_data = data_dirs[_repo_path(_config_of(
             row.featurize.get("synthetic"), row.featurize.get("table"), kind, spec.name))] \
@@ -344,7 +344,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
                                       extra, spec.reference, run_dirs))
             outcomes += expanded["outcomes"]
             skipped += expanded["skipped"]
-            run_dirs[row.name] = ", ".join(o["chosen_run_dir"] for o in expanded["outcomes"])
+            run_dirs[row.name] = [o["chosen_run_dir"] for o in expanded["outcomes"]]
             continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import re
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -253,9 +254,23 @@ def run_references(overrides) -> Tuple[str, ...]:
     return tuple(names)
 
 
-def resolve_run_references(overrides, run_dirs: Mapping[str, str]) -> Tuple[str, ...]:
-    """Replaces each ``{run:<row>}`` with that row's run directory (``run_dirs``)."""
-    return tuple(RUN_REFERENCE.sub(lambda m: run_dirs[m.group(1)], o) for o in overrides)
+# Characters that would end or change a plain scalar inside an override's YAML flow value
+# (a sweep point's directory is e.g. "batch_size=16,learning_rate=0.001").
+_YAML_SPECIAL = re.compile(r"[,\[\]{}#&*!|>'\"%@`]|: |^[\s-]")
+
+
+def _yaml_path(path: str) -> str:
+    return json.dumps(path) if _YAML_SPECIAL.search(path) else path
+
+
+def resolve_run_references(overrides, run_dirs: Mapping[str, Any]) -> Tuple[str, ...]:
+    """Replaces each ``{run:<row>}`` with that row's run directory (``run_dirs``), quoted
+    where YAML needs it; a row with several runs (``each_rater``: a list of
+    directories) becomes them all, comma-separated (for use inside a list)."""
+    def paths(match):
+        dirs = run_dirs[match.group(1)]
+        return ", ".join(_yaml_path(d) for d in ([dirs] if isinstance(dirs, str) else dirs))
+    return tuple(RUN_REFERENCE.sub(paths, o) for o in overrides)
 
 
 @dataclasses.dataclass(frozen=True)
