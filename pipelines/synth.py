@@ -26,7 +26,8 @@ def define_flags() -> None:
     shared.define_out("Output directory of the corpus.")
     shared.define_seed("Random seed; the same seed gives the same corpus.")
     shared.define_size("default: ~600 utterances + 10 continuous recordings; "
-                       "small: ~80 utterances + 3 recordings (tests).")
+                       "small: ~80 utterances + 3 recordings (tests); crowd: the default "
+                       "corpus rated by 500 raters, ~30 ratings each (CREMA-D-like).")
     flags.DEFINE_boolean("progress", True, "Show a progress bar.")
     flags.DEFINE_integer("workers", 1, "Synthesis processes (the output does not depend on it).",
                          lower_bound=1)

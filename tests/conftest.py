@@ -76,6 +76,13 @@ def data_004(synth_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def data_002(synth_dir, tmp_path_factory):
+    """Recipe 002's data: emobase LLD frames; hard, soft and per-rater views over four
+    classes; leave one session out."""
+    return _featurized(synth_dir, tmp_path_factory, "synthetic_002_recipe")
+
+
+@pytest.fixture(scope="session")
 def data_001(main_run):
     """synthetic_001 with logspec_001 (plus eGeMAPS, one speed variant), LOSO folds."""
     return main_run.out_dir

@@ -10,10 +10,14 @@ import json
 import os
 
 import pytest
+import yaml
 
+from tfser import data
 from tfser.config.errors import UserError
 from tfser.recipes import runner
 from tfser.recipes import spec as spec_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +111,71 @@ def test_recipe_004_smoke_runs_both_splits(tmp_path):
     with open(os.path.join(out, "results.md"), encoding="utf-8") as handle:
         text = handle.read()
     assert "relative gain of mtl over stl" in text and "Speaker identification" in text
+
+
+def _recipe_002_one_fold(tmp_path, min_labels):
+    """Recipe 002 as shipped, on one fold (the official split instead of five LOSO
+    folds), without the grid sweep (tested with 000), E_n for raters with
+    ``min_labels`` labels: a smoke run of its rows in about two minutes."""
+    featurize = yaml.safe_load(open(os.path.join(REPO, "configs", "featurize",
+                                                 "synthetic_002_recipe.yaml"),
+                                    encoding="utf-8"))
+    featurize["split"] = {"protocol": "official", "params": {}}
+    featurize_path = tmp_path / "synthetic_002_one_fold.yaml"
+    featurize_path.write_text(yaml.safe_dump(featurize), encoding="utf-8")
+    recipe = yaml.safe_load(open(spec_lib.recipe_path("002"), encoding="utf-8"))
+    recipe["featurize"]["synthetic"] = str(featurize_path)
+    for row in recipe["rows"]:
+        row.pop("sweep", None)
+        if "each_rater" in row:
+            row["each_rater"]["min_labels"] = min_labels
+    path = tmp_path / "002.yaml"
+    path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    return str(path)
+
+
+def test_recipe_002_smoke_fuses_crowd_and_individual_models(tmp_path, data_002):
+    info = data.load_info(data_002)  # the same small corpus the recipe generates
+    counts = sorted(data.label_summary(info, data.slice_head("rater", r))["labelled"]
+                    for r in info.label_specs.raters("rater"))
+    min_labels = counts[-2]  # the two raters with the most labels get a model
+    out = str(tmp_path / "002")
+    results = runner.reproduce(_recipe_002_one_fold(tmp_path, min_labels), out, smoke=True,
+                               workers=1, rows=["proposed"])
+    rows = {row["name"]: row for row in results["rows"]}
+    individual = [name for name in rows if name.startswith("individual/")]
+    assert list(rows) == ["crowd_h", "crowd_s", *individual, "proposed"]
+    assert len(individual) == 2 and len(results["skipped"]) == len(counts) - 2
+    assert results["reference"] == "emotion"
+    for name in individual:
+        row = rows[name]
+        assert row["head"] == data.slice_head("rater", row["rater"]) and row["group"] == \
+            "individual"
+        assert row["labels"] >= min_labels
+        assert os.path.isdir(os.path.join(out, "runs", name))
+        # Scored against the consensus (hard) test label like every other row.
+        with open(os.path.join(row["eval_dir"], "metrics.json"), encoding="utf-8") as handle:
+            metrics = json.load(handle)
+        assert "vs_emotion" in metrics["heads"][row["head"]]["pooled"]
+        assert row["n"] == rows["crowd_h"]["n"] > 0
+    # The proposed model restores every component's trunk, frozen, under one softmax.
+    params = yaml.safe_load(open(glob.glob(os.path.join(
+        out, "runs", "proposed", "folds", "*", "params.yaml"))[0], encoding="utf-8"))
+    fused = params["model"]["trunk"]["fuse"]
+    assert len(fused) == 4 and params["model"]["trunk"]["freeze"] is True
+    assert fused[2:] == [os.path.join(out, "runs", name) for name in individual]
+    table3, table1 = results["tables"][0], results["tables"][1]
+    assert [r["name"] for r in table3["rows"]] == ["crowd_h", "crowd_s", *individual,
+                                                   "proposed"]
+    assert {"Overall", "neutral", "angry", "happy", "sad"} <= set(table3["rows"][0]["values"])
+    assert table3["rows"][-1]["published"]["Overall"] == pytest.approx(0.6148)
+    # Table 1: each component's labelled utterances and class distribution.
+    by_name = {r["name"]: r for r in table1["rows"]}
+    assert by_name["crowd_h"]["values"]["utterances"] == \
+        data.label_summary(info, "emotion")["labelled"]
+    assert by_name[individual[0]]["values"]["utterances"] == rows[individual[0]]["labels"]
+    assert sum(by_name["crowd_s"]["values"][c] for c in ("neutral", "angry", "happy",
+                                                         "sad")) == pytest.approx(1.0)
+    with open(os.path.join(out, "results.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert "| individual/" in text and "no model for rater" in text

@@ -83,6 +83,15 @@ BASE = {"name": "x", "featurize": {"synthetic": "configs/featurize/synthetic_000
      r"rows.0.overrides.*\{run:b\} must name a row listed before 'a'$"),
     ({"rows": [{"name": "a", "experiment": "e", "overrides": ["m.init_from={run:zz}"]}]},
      r"\{run:zz\} must name a row listed before 'a' \(no row 'zz'"),
+    ({"rows": [{"name": "a", "experiment": "e", "each_rater": {"min_labels": 0}}]},
+     r"rows.0.each_rater.min_labels: must be an integer >= 1"),
+    ({"rows": [{"name": "a", "experiment": "e", "each_rater": {"overrides": ["h={x}"]}}]},
+     r"each_rater.overrides: a template names an unknown field .*\{head\} and \{rater\}"),
+    ({"rows": [{"name": "a", "experiment": "e", "each_rater": {},
+                "sweep": {"name": "s", "values": [1], "overrides": ["k={value}"]}}]},
+     "give sweep or each_rater, not both"),
+    ({"tables": [{"title": "t", "rows": ["a"], "data": True, "marks": "a",
+                  "columns": [{"metric": "labelled"}]}]}, "a data table has no marks"),
 ])
 def test_bad_recipes_name_the_key(tmp_path, change, message):
     with pytest.raises(spec_lib.RecipeError, match=message):
@@ -108,7 +117,8 @@ def test_sweep_grid_points_in_order_with_named_fields():
     points = sweep.points()
     assert points == ({"batch_size": 16, "lr": 0.001}, {"batch_size": 16, "lr": 0.01},
                       {"batch_size": 32, "lr": 0.001}, {"batch_size": 32, "lr": 0.01})
-    assert sweep.point_overrides(points[1]) == ("batch_size=16.0",
+    # Integers stay integers: "batch_size=16.0" is refused by the experiment config.
+    assert sweep.point_overrides(points[1]) == ("batch_size=16",
                                                 "optimizer.learning_rate=0.01")
     assert sweep.point_dir(points[1]) == "batch_size=16,lr=0.01"
     assert not sweep.one_dimensional
@@ -142,6 +152,11 @@ def test_run_references_resolve_to_the_rows_run_directories():
     assert spec_lib.run_references(overrides) == ("a/b", "c")
     assert spec_lib.resolve_run_references(overrides, {"a/b": "/r/ab", "c": "/r/c"}) == (
         "model.trunk.fuse=[/r/ab, /r/c]", "x=1", "y=/r/ab")
+    # A sweep point's directory is quoted; an each_rater row gives all its runs.
+    resolved = spec_lib.resolve_run_references(
+        ["t={fuse: [{run:a/b}, {run:c}]}"], {"a/b": "/r/s/bs=16,lr=0.1", "c": ["/r/1", "/r/2"]})
+    assert resolved == ('t={fuse: ["/r/s/bs=16,lr=0.1", /r/1, /r/2]}',)
+    assert yaml.safe_load(resolved[0][2:])["fuse"] == ["/r/s/bs=16,lr=0.1", "/r/1", "/r/2"]
 
 
 def test_selected_rows_bring_the_rows_they_build_on(tmp_path, capsys):
@@ -153,3 +168,12 @@ def test_selected_rows_bring_the_rows_they_build_on(tmp_path, capsys):
     assert [r.name for r in runner._with_dependencies(recipe, ["d"])] == ["a", "b", "c", "d"]
     assert "also running row c (row d builds on it)" in capsys.readouterr().out
     assert [r.name for r in runner._with_dependencies(recipe, ["b"])] == ["b"]
+
+
+def test_each_rater_rows_give_each_run_its_slice_head(tmp_path):
+    recipe = spec_lib.load_recipe(_write(tmp_path, {**BASE, "rows": [
+        {"name": "individual", "experiment": "002_individual",
+         "each_rater": {"view": "rater", "min_labels": 50}}]}))
+    each = recipe.rows[0].each_rater
+    assert (each.view, each.min_labels) == ("rater", 50)
+    assert each.run_overrides("rater.R01", "s:R01") == ("model.heads.0.name=rater.R01",)

@@ -349,3 +349,22 @@ def test_every_speaker_reads_sentences_across_the_script(corpus):
     # training: each speaker has several sentences.
     per_speaker = pd.DataFrame({"speaker": rated["speaker_id"], "sentence": sentences})
     assert per_speaker.groupby("speaker")["sentence"].nunique().min() >= 2
+
+
+def test_crowd_option_spreads_ratings_over_many_raters(tmp_path):
+    crowd = synthetic.SynthConfig.for_size("crowd")
+    assert (crowd.n_raters, crowd.raters_per_utterance) == (500, (20, 30))
+    assert crowd.n_utterances == synthetic.SynthConfig().n_utterances  # default corpus
+    # The small corpus rated by the crowd, without continuous recordings (fast).
+    config = synthetic.SynthConfig.for_size("small", n_continuous=0, **synthetic.CROWD)
+    table = synthetic.generate(str(tmp_path / "crowd"), seed=0, config=config,
+                               progress=False)
+    per_utterance = table.ratings.groupby("utt_id")["rater_id"].nunique()
+    assert per_utterance.between(20, 30).all() and len(per_utterance) == 80
+    per_rater = table.ratings.groupby("rater_id").size()
+    # ~80 x 25 / 500 = 4 ratings each here; ~30 each on the default corpus.
+    assert len(per_rater) > 400 and per_rater.mean() == pytest.approx(
+        per_utterance.sum() / len(per_rater))
+    assert per_rater.max() < 20
+    # Ids keep sorting in pool order at three digits.
+    assert sorted(per_rater.index)[:2] == ["synthetic:R001", "synthetic:R002"]

@@ -12,6 +12,7 @@ import os
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 from tfser.features import dataset_info as sidecar
+from tfser.data.rater_slices import LabelViews
 from tfser.features import example_codec as codec
 
 PARTS = ("train", "dev", "test")
@@ -35,7 +36,9 @@ class DatasetInfo:
       raw: The sidecar as read.
       feature_specs: Feature name -> :class:`~tfser.features.example_codec.FeatureSpec`,
         in stored order.
-      label_specs: Head -> :class:`~tfser.features.example_codec.LabelFieldSpec`.
+      label_specs: Head -> :class:`~tfser.features.example_codec.LabelFieldSpec` of the
+        stored views (iteration), also resolving each rater's slice of a per-rater view
+        (``rater.<rater>``, :mod:`tfser.data.rater_slices`) on look-up.
     """
 
     def __init__(self, data_dir: str, raw: Mapping):
@@ -43,8 +46,7 @@ class DatasetInfo:
         self.raw = raw
         self.feature_specs: Dict[str, codec.FeatureSpec] = {
             s.name: s for s in sidecar.feature_specs(raw)}
-        self.label_specs: Dict[str, codec.LabelFieldSpec] = {
-            s.head: s for s in sidecar.label_specs(raw)}
+        self.label_specs = LabelViews(sidecar.label_specs(raw), raw.get("label_metadata"))
         self._folds: List[Mapping] = list(raw["split"]["folds"])
 
     # -- folds and parts ---------------------------------------------------------------

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
@@ -145,6 +145,19 @@ def _normalisers(info: DatasetInfo, fold: FoldKey, part: str, names: Sequence[st
             result[name] = norm.per_speaker_normaliser(stats, dim, fallback, std_floor, name,
                                                        clip_sigma)
     return result
+
+
+def _add_rater_slices(info: DatasetInfo, heads: Sequence[str], targets, weights,
+                      masks) -> None:
+    """Adds the rater-slice heads among ``heads`` to one parsed example (in place): the
+    rater's row of the per-rater target, weighted where that rater labelled the example
+    (:mod:`tfser.data.rater_slices`)."""
+    for head in heads:
+        source = info.label_specs.source(head)
+        if source is not None:
+            view, index, _ = source
+            targets[head] = targets[view][index]
+            weights[head] = weights[view] * tf.reduce_max(masks[view][index])
 
 
 def _sample_weight(spec: codec.LabelFieldSpec, weight, mask, target):
@@ -254,10 +267,11 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
                                clip_sigma)
     if cache is None:
         cache = auto_cache(info, fold, part, include_variants, feature_specs, label_specs)
-    parse = codec.make_parser(feature_specs, label_specs)
+    parse = codec.make_parser(feature_specs, info.label_specs.stored_specs(head_names))
 
     def to_model_inputs(serialized):
         meta, raw, targets, weights, masks = parse(serialized)
+        _add_rater_slices(info, head_names, targets, weights, masks)
         x = {}
         for spec in feature_specs:
             x[spec.name] = normalisers[spec.name](raw[spec.name], meta["speaker_id"])
@@ -429,10 +443,10 @@ def training_targets(data_dir: InfoOrDir, fold: FoldKey, head: str):
     if spec.sequence:
         raise ValueError(f"head '{head}' ({spec.kind}) is frame-level; its targets do not "
                          "stack per utterance")
-    parse = codec.make_parser([], [spec])
+    parse = _label_parser(info, spec.head)
 
     def per_example(serialized):
-        _, _, targets, weights, masks = parse(serialized)
+        targets, weights, masks = parse(serialized)
         target = targets[spec.head]
         if spec.head in masks:
             target = target * tf.cast(masks[spec.head], target.dtype)
@@ -446,6 +460,59 @@ def training_targets(data_dir: InfoOrDir, fold: FoldKey, head: str):
             np.concatenate([w for _, w in batches]).reshape(-1))
 
 
+def _label_parser(info: DatasetInfo, head: str):
+    """``parse(serialized) -> (targets, weights, masks)`` of one head (a rater slice
+    included), without features."""
+    parse = codec.make_parser([], info.label_specs.stored_specs([head]))
+
+    def labels(serialized):
+        _, _, targets, weights, masks = parse(serialized)
+        _add_rater_slices(info, [head], targets, weights, masks)
+        return targets, weights, masks
+
+    return labels
+
+
+def label_summary(data_dir: InfoOrDir, head: str, fold: FoldKey = 0) -> Dict[str, Any]:
+    """How much data a head has and how its labels spread over the classes.
+
+    Counted over the original (not augmented) utterances of every part of ``fold``
+    (with a leave-one-out protocol: the whole corpus), e.g. paper 002's Table 1.
+
+    Returns:
+      ``{"labelled": utterances with a label, "classes": names, "distribution":
+      {class: share of the label mass}}`` (hard heads: one per labelled utterance;
+      soft and rater-slice heads: their distributions summed).
+
+    Raises:
+      ValueError: Unknown head, or one without classes or frame-level.
+    """
+    info = _as_info(data_dir)
+    info.check_fold(fold)
+    spec = info.label_specs[_select([head], info.label_specs, "heads")[0]]
+    if spec.sequence or not spec.classes or spec.kind == "per_rater":
+        raise ValueError(f"head '{head}' ({spec.kind}) has no single class distribution")
+    files = sorted({f for part in ("train", "dev", "test")
+                    for f in _existing_files(info, fold, part, False)})
+    num_classes = len(spec.classes)
+    parse = _label_parser(info, head)
+
+    def per_example(serialized):
+        targets, weights, _ = parse(serialized)
+        value = targets[head]
+        mass = tf.one_hot(value, num_classes) if spec.dtype == tf.int64 else value
+        labelled = tf.cast(weights[head] > 0, tf.float32)
+        return labelled, labelled * tf.cast(mass, tf.float32)
+
+    count, mass = tf.data.TFRecordDataset(files).map(per_example).reduce(
+        (0.0, tf.zeros(num_classes)), lambda acc, v: (acc[0] + v[0], acc[1] + v[1]))
+    mass = mass.numpy()
+    total = float(mass.sum())
+    return {"labelled": int(count), "classes": list(spec.classes),
+            "distribution": {name: (float(m) / total if total else 0.0)
+                             for name, m in zip(spec.classes, mass)}}
+
+
 def _training_originals(info: DatasetInfo, fold: FoldKey) -> tf.data.Dataset:
     """Serialized training examples without augmented copies (they repeat their labels)."""
     return _keep_listed(tf.data.TFRecordDataset(_existing_files(info, fold, "train", False)),
@@ -454,11 +521,11 @@ def _training_originals(info: DatasetInfo, fold: FoldKey) -> tf.data.Dataset:
 
 def _count_classes(info: DatasetInfo, fold: FoldKey,
                    spec: codec.LabelFieldSpec) -> np.ndarray:
-    parse = codec.make_parser([], [spec])
+    parse = _label_parser(info, spec.head)
     num_classes = len(spec.classes) if spec.dtype == tf.int64 else spec.shape[-1]
 
     def per_example(serialized):
-        _, _, targets, weights, masks = parse(serialized)
+        targets, weights, masks = parse(serialized)
         weight = weights[spec.head]
         if spec.dtype == tf.int64:
             return weight * tf.one_hot(targets[spec.head], num_classes)

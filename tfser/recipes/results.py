@@ -5,7 +5,14 @@
     {"recipe", "title", "command", "corpus", "protocol", "folds", "seconds",
      "rows": [{"name", "head", "experiment", "metrics": {"ua", "wa", ...}, "n",
                "per_fold": [...], "runs", "seconds", "eval_dir", "sweep"?}],
-     "human": {...} | null, "tables": [...], "comparisons": {...}, "selected": null}
+     "human": {...} | null, "tables": [...], "comparisons": {...}, "selected": null,
+     "skipped": [{"row", "rater", "head", "labels", "reason"}]}
+
+An ``each_rater`` row (paper 002's individual models) gives one entry per rater run,
+named ``<row>/<rater>`` with ``group`` (the row), ``rater`` and ``labels``; a table
+listing the row shows all its runs; raters with too few labels are under ``skipped``.
+A ``data`` table shows each row's training data (labelled utterances, class
+distribution) instead of scores.
 
 Every score is pooled over the folds' test predictions (not averaged); ``per_fold``
 keeps each fold's. A recipe with a ``reference`` (a hard label view, e.g. paper 001's
@@ -21,6 +28,7 @@ costs.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import math
 import os
@@ -89,6 +97,9 @@ def row_result(outcome: Mapping[str, Any], reference: Optional[str] = None) -> D
            "overrides": list(outcome["overrides"]),
            # Every head's confusion matrix the evaluation drew (e.g. emotion and speaker).
            "confusion": sorted(glob.glob(os.path.join(outcome["eval_dir"], "*_confusion.png")))}
+    for key in ("group", "rater", "labels"):
+        if key in outcome:
+            row[key] = outcome[key]
     if "sweep" in outcome:
         row["sweep"] = {k: v for k, v in outcome["sweep"].items() if k != "points"}
         row["sweep"]["points"] = [{"value": p["value"], "dev": p["dev"]}
@@ -170,6 +181,25 @@ def _marks(table: spec_lib.TableSpec, eval_dirs: Mapping[str, str],
     return {"marks": marks, "comparison": comparison}
 
 
+def expand_groups(table: spec_lib.TableSpec, outcomes: Sequence[Mapping[str, Any]]
+                  ) -> spec_lib.TableSpec:
+    """The table with each ``each_rater`` row name replaced by its runs
+    (``individual`` -> ``individual/<rater>``, ...), in run order."""
+    rows: List[str] = []
+    for name in table.rows:
+        members = [o["name"] for o in outcomes if o.get("group") == name]
+        rows += members or [name]
+    return dataclasses.replace(table, rows=tuple(rows))
+
+
+def data_summary(outcome: Mapping[str, Any], head: str) -> Dict[str, Any]:
+    """A row's training data for a data table: :func:`tfser.data.label_summary` of its
+    head over its featurized directory (``num_samples`` = labelled utterances)."""
+    from tfser import data  # pylint: disable=import-outside-toplevel
+    summary = data.label_summary(outcome["data_dir"], head)
+    return {**summary, "num_samples": summary["labelled"]}
+
+
 def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]],
                 outcomes: Mapping[str, Mapping[str, Any]], human: Optional[Mapping[str, Any]],
                 published: Mapping[str, Mapping[str, Any]], out_dir: str,
@@ -189,6 +219,9 @@ def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]]
             continue
         row_head = table.head or rows[name]["head"]
         head = head or row_head
+        if table.data:
+            scores_by_row[name] = data_summary(outcomes[name], row_head)
+            continue
         scores_by_row[name] = head_metrics(outcomes[name]["metrics"], row_head, reference)
         eval_dirs[name] = outcomes[name]["eval_dir"]
         heads[name] = row_head
@@ -252,8 +285,10 @@ def _classes_of(outcomes: Mapping[str, Mapping[str, Any]], rows: Sequence[Mappin
 
 def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
                   out_dir: str, command: str, table_dir: str, data_dir: str, corpus: str,
-                  seconds: float) -> Dict[str, Any]:
-    """Assembles and writes results.json and results.md; returns the results dict."""
+                  seconds: float, skipped: Sequence[Mapping[str, Any]] = ()
+                  ) -> Dict[str, Any]:
+    """Assembles and writes results.json and results.md; returns the results dict
+    (``skipped``: raters an ``each_rater`` row left out, with the reason)."""
     from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
     info = dataset_info.read_info(data_dir)
     reference = spec.reference
@@ -261,8 +296,9 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
     by_name = {r["name"]: r for r in rows}
     outcome_by_name = {o["name"]: o for o in outcomes}
     human = human_row(table_dir, data_dir, spec.head) if spec.human else None
-    tables = [build_table(t, by_name, outcome_by_name, human, spec.published, out_dir, i,
-                          reference) for i, t in enumerate(spec.tables)]
+    tables = [build_table(expand_groups(t, outcomes), by_name, outcome_by_name, human,
+                          spec.published, out_dir, i, reference)
+              for i, t in enumerate(spec.tables)]
     figures = {}
     for row in rows:
         if "sweep" in row and not isinstance(row["sweep"]["chosen"], Mapping):
@@ -292,7 +328,7 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
         "figures": {k: os.path.relpath(v, out_dir) for k, v in figures.items()},
         "comparisons": None if comparisons is None else {
             "head": comparisons["head"], "pairs": comparisons["pairs"]},
-        "selected": None, "notes": spec.notes,
+        "selected": None, "notes": spec.notes, "skipped": [dict(e) for e in skipped],
     }
     if reference is not None:
         results["reference"] = reference
@@ -388,6 +424,9 @@ def to_markdown(results: Mapping[str, Any]) -> str:
         lines.append(f"| {row['name']} | {row['experiment']} | {row['head']} | {row['runs']} | "
                      f"{row['seconds']:.1f} | {overrides} | {row['eval_dir']} | "
                      f"{figures or '-'} |")
+    for entry in results.get("skipped") or ():
+        lines.append(f"\nRow {entry['row']}: no model for rater {entry['rater']} "
+                     f"({entry['reason']}).")
     if results.get("human"):
         lines += ["", f"Human row: {results['human']['note']} ({results['human']['n']} "
                       "comparisons)."]

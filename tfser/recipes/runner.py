@@ -12,6 +12,7 @@ Layout of ``out_dir``::
     runs/<row>/               one cross-validation directory per row (TensorBoard logs,
                               checkpoints, params.yaml per fold), evaluated into eval/
     runs/<row>/sweep/<name>=<value>/   each sweep point, evaluated on dev into eval_dev/
+    runs/<row>/<rater>/       an each_rater row's run per rater (paper 002's E_n)
     results.json, results.md  the table (contract: see :mod:`tfser.recipes.results`)
 
 Every step is resumable: an existing corpus, table or featurized directory made from
@@ -22,11 +23,12 @@ that differ from what a directory was made from are refused unless ``overwrite``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from tfser.config.errors import UserError
 from tfser.recipes import spec as spec_lib
@@ -133,7 +135,7 @@ def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
 
 def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
             extra_overrides: Sequence[str], reference: Optional[str] = None,
-            run_dirs: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+            run_dirs: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """One row: its runs, its test evaluation and, for a sweep, the dev curve.
 
     ``extra_overrides`` come after the row's own (the recipe's smoke or synthetic-corpus
@@ -180,6 +182,63 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
     outcome["metrics"] = metrics
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     return outcome
+
+
+def qualifying_raters(data_dir: str, each: spec_lib.EachRaterSpec
+                      ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """The raters of ``each.view`` with at least ``each.min_labels`` labelled utterances
+    in the featurized data, and those skipped (each ``{"rater", "head", "labels"}``,
+    skipped ones with a ``reason``).
+
+    Raises:
+      UserError: ``each.view`` is not a per-rater view of ``data_dir``.
+    """
+    from tfser import data  # pylint: disable=import-outside-toplevel
+    info = data.load_info(data_dir)
+    raters = info.label_specs.raters(each.view)
+    if not raters:
+        raise UserError(f"each_rater.view {each.view!r} is not a per-rater label view of "
+                        f"{data_dir} (views: {list(info.label_specs)}); featurize with a "
+                        "per_rater view")
+    kept, skipped = [], []
+    for rater in raters:
+        head = data.slice_head(each.view, rater)
+        entry = {"rater": rater, "head": head,
+                 "labels": data.label_summary(info, head)["labelled"]}
+        if entry["labels"] >= each.min_labels:
+            kept.append(entry)
+        else:
+            skipped.append({**entry, "reason": f"{entry['labels']} labelled utterances, "
+                                               f"fewer than min_labels={each.min_labels}"})
+    return kept, skipped
+
+
+def run_each_rater(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
+                   extra_overrides: Sequence[str], reference: Optional[str] = None,
+                   run_dirs: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """An ``each_rater`` row: one :func:`run_row` per qualifying rater, named
+    ``<row>/<rater part of the head>``; returns ``{"outcomes": [...], "skipped": [...]}``."""
+    kept, skipped = qualifying_raters(data_dir, row.each_rater)
+    for entry in skipped:
+        print(f"    {row.name}: skipping rater {entry['rater']}: {entry['reason']}",
+              flush=True)
+    outcomes = []
+    for entry in kept:
+        name = f"{row.name}/{entry['head'].split('.', 1)[1]}"
+        one = dataclasses.replace(
+            row, name=name, head=entry["head"], each_rater=None,
+            overrides=row.overrides + row.each_rater.run_overrides(entry["head"],
+                                                                   entry["rater"]))
+        outcome = run_row(one, runs_dir, data_dir, smoke, extra_overrides, reference,
+                          run_dirs)
+        outcome.update({"group": row.name, "rater": entry["rater"],
+                        "labels": entry["labels"]})
+        outcomes.append(outcome)
+    if not outcomes:
+        raise UserError(f"row {row.name}: no rater of view {row.each_rater.view!r} has "
+                        f"{row.each_rater.min_labels} labelled utterances; lower "
+                        "each_rater.min_labels")
+    return {"outcomes": outcomes, "skipped": [{**e, "row": row.name} for e in skipped]}
 
 
 def evaluation_of(run_dir: str, part: str, checkpoint: str = "best",
@@ -272,11 +331,21 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     extra = list(spec.smoke_overrides if smoke else ()) + \
         list(spec.synthetic_overrides if table is None else ())
     outcomes: List[Dict[str, Any]] = []
-    run_dirs: Dict[str, str] = {}
+    skipped: List[Dict[str, Any]] = []
+    run_dirs: Dict[str, Any] = {}  # a directory, or a list of them (each_rater rows)
     for row in selected:
         row_data = data_dirs[_repo_path(_config_of(
             row.featurize.get("synthetic"), row.featurize.get("table"), kind, spec.name))] \
             if row.featurize else data_dir
+        if row.each_rater is not None:
+            expanded = stages.run(f"row {row.name}", row.description or row.experiment,
+                                  lambda row=row, row_data=row_data: run_each_rater(
+                                      row, os.path.join(out_dir, "runs"), row_data, smoke,
+                                      extra, spec.reference, run_dirs))
+            outcomes += expanded["outcomes"]
+            skipped += expanded["skipped"]
+            run_dirs[row.name] = [o["chosen_run_dir"] for o in expanded["outcomes"]]
+            continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(
                                        row, os.path.join(out_dir, "runs"), row_data, smoke,
@@ -286,7 +355,8 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         results_lib.write_results(spec, outcomes, out_dir, command=command,
                                   table_dir=table_dir, data_dir=data_dir,
                                   corpus="synthetic" if table is None else table,
-                                  seconds=round(time.perf_counter() - started, 1))))
+                                  seconds=round(time.perf_counter() - started, 1),
+                                  skipped=skipped)))
     print(f"\nresults: {os.path.join(out_dir, results_lib.RESULTS_MD)}")
     return results
 

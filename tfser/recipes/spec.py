@@ -28,7 +28,8 @@ Sweep overrides are text templates: ``{value}`` is the point, ``{complement}`` i
 ``random`` sweep names its own fields (see :class:`SweepSpec`). A row's overrides may
 name another row's run directory as ``{run:<row>}`` (two-stage training:
 ``model.trunk.init_from={run:mlee_only}``); that row must be listed earlier, and for a
-swept row it is the chosen point's run. A copy of a recipe
+swept row it is the chosen point's run. A row with ``each_rater`` is one run per rater
+with enough labels (paper 002's individual models, :class:`EachRaterSpec`). A copy of a recipe
 file with other rows, values or experiments is a new recipe; nothing here is specific
 to one paper.
 """
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import re
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -49,13 +51,14 @@ from tfser.config import checks
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "configs", "recipes")
 ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", "featurize",
-            "description", "checkpoint")
+            "description", "checkpoint", "each_rater")
+EACH_RATER_KEYS = ("view", "min_labels", "overrides")
 SWEEP_KEYS = ("name", "values", "grid", "random", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part", "goal")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
             "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
             "tables", "reference")
-TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes")
+TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes", "data")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
 
 
@@ -178,7 +181,7 @@ class SweepSpec:
         elif "grid" in shapes:
             if not isinstance(data["grid"], Mapping) or not data["grid"]:
                 _fail(f"{where}.grid", "must map each swept name to a list of values")
-            grid = tuple((str(k), _numbers(v, f"{where}.grid.{k}"))
+            grid = tuple((str(k), _numbers(v, f"{where}.grid.{k}", keep_integers=True))
                          for k, v in data["grid"].items())
         else:
             search = _check_keys(data["random"], ("n", "seed", "params"), f"{where}.random")
@@ -221,11 +224,13 @@ class SweepSpec:
         return sweep
 
 
-def _numbers(values: Any, where: str) -> Tuple[float, ...]:
+def _numbers(values: Any, where: str, keep_integers: bool = False) -> Tuple[float, ...]:
+    """The values as floats (``keep_integers``: integers stay integers, so that a grid's
+    batch size or epoch count is not formatted as ``16.0``)."""
     if not isinstance(values, (list, tuple)) or not values or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         _fail(where, f"must be a non-empty list of numbers, got {values!r}")
-    return tuple(float(v) for v in values)
+    return tuple(v if keep_integers and isinstance(v, int) else float(v) for v in values)
 
 
 def _fields(sweep: "SweepSpec") -> str:
@@ -249,9 +254,68 @@ def run_references(overrides) -> Tuple[str, ...]:
     return tuple(names)
 
 
-def resolve_run_references(overrides, run_dirs: Mapping[str, str]) -> Tuple[str, ...]:
-    """Replaces each ``{run:<row>}`` with that row's run directory (``run_dirs``)."""
-    return tuple(RUN_REFERENCE.sub(lambda m: run_dirs[m.group(1)], o) for o in overrides)
+# Characters that would end or change a plain scalar inside an override's YAML flow value
+# (a sweep point's directory is e.g. "batch_size=16,learning_rate=0.001").
+_YAML_SPECIAL = re.compile(r"[,\[\]{}#&*!|>'\"%@`]|: |^[\s-]")
+
+
+def _yaml_path(path: str) -> str:
+    return json.dumps(path) if _YAML_SPECIAL.search(path) else path
+
+
+def resolve_run_references(overrides, run_dirs: Mapping[str, Any]) -> Tuple[str, ...]:
+    """Replaces each ``{run:<row>}`` with that row's run directory (``run_dirs``), quoted
+    where YAML needs it; a row with several runs (``each_rater``: a list of
+    directories) becomes them all, comma-separated (for use inside a list)."""
+    def paths(match):
+        dirs = run_dirs[match.group(1)]
+        return ", ".join(_yaml_path(d) for d in ([dirs] if isinstance(dirs, str) else dirs))
+    return tuple(RUN_REFERENCE.sub(paths, o) for o in overrides)
+
+
+@dataclasses.dataclass(frozen=True)
+class EachRaterSpec:
+    """A row that is one run per rater (paper 002's individual models E_n).
+
+    The row expands to ``<row>/<rater>`` runs (``runs/<row>/<rater>/``), one per rater of
+    the per-rater label view ``view`` with at least ``min_labels`` labelled utterances
+    in the featurized data; each learns that rater's slice ``<view>.<rater>``
+    (:mod:`tfser.data.rater_slices`) and is scored like any row (against the recipe's
+    ``reference``: the consensus label). Raters below ``min_labels`` are skipped and
+    listed in the results. Another row's ``{run:<row>}`` names all the runs,
+    comma-separated (for a list: ``model.trunk={fuse: [{run:a}, {run:<row>}]}``).
+
+    Attributes:
+      view: The per-rater label view.
+      min_labels: Fewest labelled utterances a rater needs for a model of their own.
+      overrides: Override templates giving each run its head: ``{head}`` is the slice
+        head (``rater.<rater>``), ``{rater}`` the rater id.
+    """
+
+    view: str = "rater"
+    min_labels: int = 1
+    overrides: Tuple[str, ...] = ("model.heads.0.name={head}",)
+
+    def run_overrides(self, head: str, rater: str) -> Tuple[str, ...]:
+        """The overrides of one rater's run."""
+        return tuple(t.format(head=head, rater=rater) for t in self.overrides)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> "EachRaterSpec":
+        _check_keys(data, EACH_RATER_KEYS, where)
+        view, min_labels = data.get("view", cls.view), data.get("min_labels", cls.min_labels)
+        if not isinstance(view, str) or not view:
+            _fail(f"{where}.view", f"must name a per-rater label view, got {view!r}")
+        if not isinstance(min_labels, int) or isinstance(min_labels, bool) or min_labels < 1:
+            _fail(f"{where}.min_labels", f"must be an integer >= 1, got {min_labels!r}")
+        overrides = _strings(data.get("overrides"), f"{where}.overrides") or cls.overrides
+        spec = cls(view=view, min_labels=min_labels, overrides=overrides)
+        try:
+            spec.run_overrides("h", "r")
+        except (KeyError, IndexError, ValueError) as error:
+            _fail(f"{where}.overrides", f"a template names an unknown field ({error}); "
+                                        "use {head} and {rater}")
+        return spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,6 +346,7 @@ class RowSpec:
     description: str = ""
     featurize: Mapping[str, str] = dataclasses.field(default_factory=dict)
     checkpoint: str = "best"
+    each_rater: Optional[EachRaterSpec] = None
 
     @classmethod
     def from_dict(cls, data: Any, where: str, default_head: str) -> "RowSpec":
@@ -297,7 +362,13 @@ class RowSpec:
         sweep = data.get("sweep")
         featurize = _featurize(data.get("featurize"), f"{where}.featurize") \
             if data.get("featurize") is not None else {}
+        each_rater = data.get("each_rater")
+        if each_rater is not None and sweep is not None:
+            _fail(where, "give sweep or each_rater, not both (each rater's run takes the "
+                         "row's fixed settings)")
         return cls(name=name, experiment=experiment, featurize=featurize,
+                   each_rater=None if each_rater is None else EachRaterSpec.from_dict(
+                       each_rater, f"{where}.each_rater"),
                    checkpoint=_CHECK.choice(data.get("checkpoint", "best"),
                                             f"{where}.checkpoint", ("best", "last")),
                    config_files=_strings(data.get("config_files"), f"{where}.config_files"),
@@ -348,6 +419,9 @@ class TableSpec:
         test utterances, alpha 0.05). Empty: no marks.
       gain: ``[baseline, model]``: add a row of the relative gain of model over baseline.
       notes: Text under the table.
+      data: A table of each row's training data rather than its scores: the columns
+        read :func:`tfser.data.label_summary` of the row's head (``labelled``, and
+        ``distribution`` per class) over the featurized corpus (paper 002's Table 1).
     """
 
     title: str
@@ -357,6 +431,7 @@ class TableSpec:
     marks: str = ""
     gain: Tuple[str, ...] = ()
     notes: str = ""
+    data: bool = False
 
     @classmethod
     def from_dict(cls, data: Any, where: str, row_names) -> "TableSpec":
@@ -372,13 +447,16 @@ class TableSpec:
         if gain and (len(gain) != 2 or any(g not in rows for g in gain)):
             _fail(f"{where}.gain", f"must be [baseline, model] of the table's rows, got {gain}")
         marks = str(data.get("marks", ""))
+        is_data = _CHECK.boolean(data.get("data", False), f"{where}.data")
+        if is_data and (marks or gain):
+            _fail(where, "a data table has no marks or gain (it shows data, not scores)")
         if marks and marks not in rows:
             _fail(f"{where}.marks", f"must be one of the table's rows, got {marks!r}")
         return cls(title=str(data.get("title", "")), rows=rows,
                    columns=tuple(ColumnSpec.from_dict(c, f"{where}.columns.{i}")
                                  for i, c in enumerate(columns)),
                    head=str(data.get("head", "")), marks=marks, gain=gain,
-                   notes=str(data.get("notes", "")))
+                   notes=str(data.get("notes", "")), data=is_data)
 
 
 @dataclasses.dataclass(frozen=True)

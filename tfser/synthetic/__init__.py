@@ -59,7 +59,8 @@ both speaker and emotion cues: a speaker-independent logistic regression on them
 reaches ~60% accuracy on the default corpus (8 classes; ~40% on the small one).
 
 *Raters.* Ten simulated observers (``synthetic:R01`` ..), 5-7 per utterance
-(workload-weighted). A rater perceives the latent mixture through a personal
+(workload-weighted); the ``crowd`` size (or ``SynthConfig.for_size(size, **CROWD)``)
+has 500 (``synthetic:R001`` ..), 20-30 per utterance, a few dozen ratings each. A rater perceives the latent mixture through a personal
 confusion matrix (shared confusions such as angry/disgust, happy/surprise,
 sad/neutral, plus one or two personal ones), with a clarity that grows with the
 rater's reliability and the expression's intensity; what is unclear falls back to
@@ -103,11 +104,11 @@ loads a generated directory like any other corpus.
 """
 
 from tfser.synthetic.config import (
-    AU_NAMES, CATEGORIES, DIMENSIONS, EMOTIONS, OTHER, SECONDARY_CATEGORIES, SIZES,
+    AU_NAMES, CATEGORIES, CROWD, DIMENSIONS, EMOTIONS, OTHER, SECONDARY_CATEGORIES, SIZES,
     TRACE_ATTRIBUTES, SynthConfig)
 from tfser.synthetic.corpus import class_counts, corpus_stats, generate
 
 __all__ = [
-    "AU_NAMES", "CATEGORIES", "DIMENSIONS", "EMOTIONS", "OTHER", "SECONDARY_CATEGORIES", "SIZES",
+    "AU_NAMES", "CATEGORIES", "CROWD", "DIMENSIONS", "EMOTIONS", "OTHER", "SECONDARY_CATEGORIES", "SIZES",
     "TRACE_ATTRIBUTES", "SynthConfig", "class_counts", "corpus_stats", "generate",
 ]

@@ -35,7 +35,11 @@ TRACE_ATTRIBUTES: Tuple[str, ...] = ("arousal", "valence", "liking")
 AU_NAMES: Tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU09", "AU12", "AU15", "AU25", "AU26")
 
-SIZES = ("small", "default")
+SIZES = ("small", "default", "crowd")
+# A CREMA-D-like crowd: many raters, each rating a few dozen utterances (~30 on the
+# default corpus: 600 utterances x 20-30 raters / 500), instead of ten raters rating
+# most of the corpus. Combine with any size: ``SynthConfig.for_size("small", **CROWD)``.
+CROWD = {"n_raters": 500, "raters_per_utterance": (20, 30)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,8 +102,9 @@ class SynthConfig:
 
         Args:
           size: ``default`` (~600 utterances of 1.5-6 s and 10 recordings of
-            20-60 s) or ``small`` (~80 utterances of 1-2.5 s and 3 recordings of
-            ~20 s, for tests).
+            20-60 s), ``small`` (~80 utterances of 1-2.5 s and 3 recordings of
+            ~20 s, for tests) or ``crowd`` (the default corpus rated by a crowd:
+            :data:`CROWD`, 500 raters with ~30 ratings each).
           **overrides: Fields to change on top of the named size.
 
         Raises:
@@ -107,6 +112,8 @@ class SynthConfig:
         """
         if size == "default":
             base = {}
+        elif size == "crowd":
+            base = dict(CROWD)
         elif size == "small":
             base = dict(n_utterances=80, duration_range=(1.0, 2.5), n_continuous=3,
                         continuous_duration_range=(18.0, 22.0))

@@ -111,14 +111,16 @@ class Rater:
 
 
 def make_raters(rng: np.random.Generator, cfg: config_lib.SynthConfig) -> List[Rater]:
-    """Draws the rater pool ``synthetic:R01`` ... ``synthetic:R{n}``."""
+    """Draws the rater pool ``synthetic:R01`` ... ``synthetic:R{n}`` (ids padded to the
+    width of ``n``, at least two digits, so that they sort in pool order)."""
     raters = []
+    width = max(2, len(str(cfg.n_raters)))
     for i in range(cfg.n_raters):
         picks = rng.choice(len(_PERSONAL_PAIRS), size=int(rng.integers(1, 3)), replace=False)
         tendencies = tuple((*_PERSONAL_PAIRS[int(p)], round(float(rng.uniform(0.3, 0.8)), 3))
                            for p in sorted(picks))
         raters.append(Rater(
-            rater_id=f"{config_lib.CORPUS}:R{i + 1:02d}",
+            rater_id=f"{config_lib.CORPUS}:R{i + 1:0{width}d}",
             reliability=float(rng.uniform(0.72, 0.97)),
             confusion_strength=float(rng.uniform(0.08, 0.22)),
             tendencies=tendencies,

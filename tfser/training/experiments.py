@@ -90,6 +90,43 @@ EXPERIMENTS.update({
                                    [{"name": "speaker"}]),
 })
 
+# Paper 002: the BLSTM-DNN block (dense 256 -> BLSTM 128 with attention -> dense 256,
+# dropout 0.5) on the 45 emobase LLDs, Adamax, early stopping on development loss; the
+# paper grid-searches batch size, rate and epochs (recipe 002's sweep). Every component
+# is the same block under another target: the hard consensus, the soft distribution
+# (a = 0.75) or raters' own labels. Fusions (Crowd_HS, the proposed model) restore
+# these trunks frozen under one new softmax (model.trunk: {fuse: [...]}).
+_BLSTM_002 = {"type": "blstm_dnn_attention", "params": {}}
+_TRAINING_002 = {"optimizer": {"name": "adamax", "learning_rate": 1e-3}, "batch_size": 32,
+                 "epochs": 30, "early_stopping": {"monitor": "val_loss", "patience": 5}}
+
+
+def _experiment_002(name: str, description: str, head: Dict[str, Any]) -> Dict[str, Any]:
+    return {"name": name, "description": description + "; data from "
+            "configs/featurize/synthetic_002_recipe.yaml.", "features": ["emobase_lld_002"],
+            "model": {"name": name, "trunk": _BLSTM_002, "heads": [head]}, **_TRAINING_002}
+
+
+EXPERIMENTS.update({
+    "002_crowd_h": _experiment_002("002_crowd_h", "Paper 002's Crowd_H: BLSTM-DNN on the "
+                                   "hard (plurality) emotion", {"name": "emotion"}),
+    "002_crowd_s": _experiment_002("002_crowd_s", "Paper 002's Crowd_S: BLSTM-DNN on the "
+                                   "soft label (a = 0.75) of every rated utterance",
+                                   {"name": "emotion_soft"}),
+    # On the per-rater view itself: one trunk with a softmax per rater (the shared
+    # variant); with the head renamed to one rater's slice (rater.<rater>, as recipe
+    # 002's each_rater row does): that rater's own model E_n, as the paper.
+    "002_individual": _experiment_002("002_individual", "Paper 002's individual raters: "
+                                      "BLSTM-DNN on raters' own labels (head rater: one "
+                                      "softmax per rater on a shared trunk; head "
+                                      "rater.<rater>: that rater's own model E_n)",
+                                      {"name": "rater"}),
+    "002_rater_embedding": _experiment_002(
+        "002_rater_embedding", "Beyond paper 002: BLSTM-DNN with one classifier shared by "
+        "all raters and conditioned on a learned rater embedding (crowds)",
+        {"name": "rater", "params": {"rater_mode": "embedding"}}),
+})
+
 # Trunk params that make each registered architecture tiny for --smoke.
 SMOKE_TRUNK_PARAMS: Dict[str, Dict[str, Any]] = {
     "dnn": {"units": [8]},
