@@ -33,6 +33,9 @@ def define_flags() -> None:
                         "meaningless.")
     shared.define_seed()
     flags.DEFINE_list("rows", None, "Run only these rows (default: all).")
+    flags.DEFINE_list("folds", None, "Train and score only these folds (names or indices; "
+                                     "default: all of a real table, the recipe's "
+                                     "synthetic_folds on the synthetic corpus).")
     shared.define_overwrite("Rebuild a featurized directory of --out that was made from "
                             "other inputs.")
     shared.define_direct_num_workers(2, "Beam workers of the featurization.")
@@ -46,7 +49,8 @@ def main(argv) -> None:
     from tfser.recipes import runner  # pylint: disable=import-outside-toplevel
     runner.reproduce(FLAGS.recipe, FLAGS.out, table=FLAGS.table, smoke=FLAGS.smoke,
                      seed=FLAGS.seed, overwrite=FLAGS.overwrite,
-                     workers=FLAGS.direct_num_workers, rows=FLAGS.rows)
+                     workers=FLAGS.direct_num_workers, rows=FLAGS.rows,
+                     folds=FLAGS.folds)
 
 
 BINARY = cli.Binary("tfser-reproduce", __doc__, define_flags, main)

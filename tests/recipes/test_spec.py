@@ -177,3 +177,29 @@ def test_each_rater_rows_give_each_run_its_slice_head(tmp_path):
     each = recipe.rows[0].each_rater
     assert (each.view, each.min_labels) == ("rater", 50)
     assert each.run_overrides("rater.R01", "s:R01") == ("model.heads.0.name=rater.R01",)
+
+
+def test_synthetic_folds_are_all_or_a_list(tmp_path):
+    assert spec_lib.load_recipe(_write(tmp_path, BASE)).synthetic_folds == "all"
+    recipe = spec_lib.load_recipe(_write(tmp_path, {**BASE, "synthetic_folds": [0, "s2"]}))
+    assert recipe.synthetic_folds == (0, "s2")
+    with pytest.raises(spec_lib.RecipeError, match="synthetic_folds: must be 'all' or a list"):
+        spec_lib.load_recipe(_write(tmp_path, {**BASE, "synthetic_folds": 2}))
+
+
+def test_fold_selection_names_the_folds_and_the_report_says_how_many(data_002):
+    from tfser.config.errors import UserError  # pylint: disable=import-outside-toplevel
+    from tfser.data import load_info  # pylint: disable=import-outside-toplevel
+    from tfser.recipes import results, runner  # pylint: disable=import-outside-toplevel
+    names = list(load_info(data_002).fold_names)
+    assert len(names) > 2
+    assert runner._folds(data_002, [1, 0]) == names[:2]  # protocol order
+    assert runner._folds(data_002, "all") == names
+    with pytest.raises(UserError, match="--folds: .*nope"):
+        runner._folds(data_002, ["nope"])
+    text = results._fold_count({"folds": names[:2], "protocol_folds": len(names)})
+    assert text == f"2 of its {len(names)} folds ({names[0]}, {names[1]})"
+    assert results._fold_count({"folds": names, "protocol_folds": len(names)}) == \
+        f"{len(names)} fold(s)"
+    assert runner.command_line("002", "o", None, False, 0, folds=["0", "1"]) == \
+        "tfser-reproduce --recipe=002 --out=o --folds=0,1"

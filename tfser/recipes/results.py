@@ -254,6 +254,14 @@ def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]]
             os.path.join(COMPARISON_DIR, f"table{index + 1}")}
 
 
+def _fold_count(results: Mapping[str, Any]) -> str:
+    """``5 fold(s)``, or ``2 of its 5 folds (a, b)`` when only some were trained."""
+    trained, total = len(results["folds"]), results.get("protocol_folds")
+    if total and trained < total:
+        return f"{trained} of its {total} folds ({', '.join(results['folds'])})"
+    return f"{trained} fold(s)"
+
+
 def _point_text(name: str, point: Any) -> str:
     """``alpha = 0.3`` for a one-value sweep; ``alpha = 0.2, beta = 0.1`` otherwise."""
     if isinstance(point, Mapping):
@@ -285,8 +293,8 @@ def _classes_of(outcomes: Mapping[str, Mapping[str, Any]], rows: Sequence[Mappin
 
 def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
                   out_dir: str, command: str, table_dir: str, data_dir: str, corpus: str,
-                  seconds: float, skipped: Sequence[Mapping[str, Any]] = ()
-                  ) -> Dict[str, Any]:
+                  seconds: float, skipped: Sequence[Mapping[str, Any]] = (),
+                  folds: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Assembles and writes results.json and results.md; returns the results dict
     (``skipped``: raters an ``each_rater`` row left out, with the reason)."""
     from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
@@ -323,7 +331,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
     results = {
         "recipe": spec.name, "title": spec.title, "command": command, "corpus": corpus,
         "protocol": info["split"]["protocol"],
-        "folds": [f["name"] for f in info["split"]["folds"]], "data_dir": data_dir,
+        "folds": list(folds) if folds else [f["name"] for f in info["split"]["folds"]],
+        "protocol_folds": len(info["split"]["folds"]), "data_dir": data_dir,
         "seconds": seconds, "rows": rows, "human": human, "tables": tables,
         "figures": {k: os.path.relpath(v, out_dir) for k, v in figures.items()},
         "comparisons": None if comparisons is None else {
@@ -373,7 +382,7 @@ def to_markdown(results: Mapping[str, Any]) -> str:
     lines = [f"# Recipe {results['recipe']}: {results['title']}", "",
              f"Reproduce: `{results['command']}`", "",
              f"Corpus: {results['corpus']}; protocol {results['protocol']} with "
-             f"{len(results['folds'])} fold(s); scores pooled over the folds' test "
+             f"{_fold_count(results)}; scores pooled over the folds' test "
              f"predictions; total {results['seconds']:.0f} s.", ""]
     if results.get("reference"):
         lines += [f"Every model row is scored against the hard label `{results['reference']}` "

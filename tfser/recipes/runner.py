@@ -116,12 +116,12 @@ def check_views(data_dir: str, recipe: spec_lib.RecipeSpec) -> None:
 def _train_and_evaluate(row_dir: str, experiment: str, config_files: Sequence[str],
                         overrides: Sequence[str], data_dir: str, smoke: bool, part: str,
                         eval_name: str, checkpoint: str = "best",
-                        reference: Optional[str] = None) -> Dict[str, Any]:
-    """Trains every fold of one configuration (or finds it trained) and evaluates it."""
-    from tfser import evaluation  # pylint: disable=import-outside-toplevel
+                        reference: Optional[str] = None,
+                        folds: Any = "all") -> Dict[str, Any]:
+    """Trains the folds of one configuration (or finds them trained) and evaluates them."""
     from tfser import training  # pylint: disable=import-outside-toplevel
     training.train_folds(experiment, row_dir, config_files, overrides, data_dir=data_dir,
-                         folds="all", smoke=smoke)
+                         folds=folds, smoke=smoke)
     return evaluation_of(row_dir, part, checkpoint, eval_name, reference)
 
 
@@ -135,13 +135,15 @@ def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
 
 def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
             extra_overrides: Sequence[str], reference: Optional[str] = None,
-            run_dirs: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+            run_dirs: Optional[Mapping[str, Any]] = None,
+            folds: Any = "all") -> Dict[str, Any]:
     """One row: its runs, its test evaluation and, for a sweep, the dev curve.
 
     ``extra_overrides`` come after the row's own (the recipe's smoke or synthetic-corpus
     overrides); ``reference`` is the recipe's hard label view its test evaluation scores
     the row against; ``run_dirs`` maps the rows already run to their (chosen) run
-    directory, for the row's ``{run:<row>}`` references.
+    directory, for the row's ``{run:<row>}`` references; ``folds`` the protocol's folds
+    trained (``all``, or names / indices: see ``tfser.training.select_folds``).
     """
     row_dir = os.path.join(runs_dir, row.name)
     overrides = list(spec_lib.resolve_run_references(row.overrides, run_dirs or {})) + \
@@ -160,7 +162,8 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
             point_dir = os.path.join(row_dir, SWEEP_DIR, sweep.point_dir(point))
             dev = _train_and_evaluate(point_dir, row.experiment, row.config_files,
                                       overrides + list(sweep.point_overrides(point)),
-                                      data_dir, smoke, "dev", EVAL_DEV_DIR, row.checkpoint)
+                                      data_dir, smoke, "dev", EVAL_DEV_DIR, row.checkpoint,
+                                      folds=folds)
             score = _score(dev, sweep.select_head, sweep.select_metric)
             curve.append({"value": point, "dev": score, "run_dir": point_dir})
             print(f"    {row.name}: {sweep.name} {sweep.point_name(point)} -> dev "
@@ -176,7 +179,7 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
     else:
         metrics = _train_and_evaluate(row_dir, row.experiment, row.config_files, overrides,
                                       data_dir, smoke, "test", EVAL_DIR, row.checkpoint,
-                                      reference)
+                                      reference, folds)
         outcome["eval_dir"] = os.path.join(row_dir, EVAL_DIR)
         outcome["chosen_run_dir"] = row_dir
     outcome["metrics"] = metrics
@@ -215,7 +218,8 @@ def qualifying_raters(data_dir: str, each: spec_lib.EachRaterSpec
 
 def run_each_rater(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
                    extra_overrides: Sequence[str], reference: Optional[str] = None,
-                   run_dirs: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                   run_dirs: Optional[Mapping[str, Any]] = None,
+                   folds: Any = "all") -> Dict[str, Any]:
     """An ``each_rater`` row: one :func:`run_row` per qualifying rater, named
     ``<row>/<rater part of the head>``; returns ``{"outcomes": [...], "skipped": [...]}``."""
     kept, skipped = qualifying_raters(data_dir, row.each_rater)
@@ -230,7 +234,7 @@ def run_each_rater(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: b
             overrides=row.overrides + row.each_rater.run_overrides(entry["head"],
                                                                    entry["rater"]))
         outcome = run_row(one, runs_dir, data_dir, smoke, extra_overrides, reference,
-                          run_dirs)
+                          run_dirs, folds)
         outcome.update({"group": row.name, "rater": entry["rater"],
                         "labels": entry["labels"]})
         outcomes.append(outcome)
@@ -260,8 +264,13 @@ def evaluation_of(run_dir: str, part: str, checkpoint: str = "best",
 
 
 def command_line(recipe: str, out_dir: str, table: Optional[str], smoke: bool,
-                 seed: int) -> str:
+                 seed: int, rows: Optional[Sequence[str]] = None,
+                 folds: Optional[Sequence[str]] = None) -> str:
+    """The ``tfser-reproduce`` command line that repeats a run (printed in the report)."""
     args = [f"--recipe={recipe}", f"--out={out_dir}"]
+    for flag, values in (("rows", rows), ("folds", folds)):
+        if values:
+            args.append(f"--{flag}=" + ",".join(str(v) for v in values))
     if table:
         args.append(f"--table={table}")
     if smoke:
@@ -273,7 +282,8 @@ def command_line(recipe: str, out_dir: str, table: Optional[str], smoke: bool,
 
 def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: bool = False,
               seed: int = 0, overwrite: bool = False, workers: int = 2,
-              rows: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+              rows: Optional[Sequence[str]] = None,
+              folds: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     """Runs a recipe end to end and writes ``results.json`` / ``results.md``.
 
     Args:
@@ -286,6 +296,9 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
       overwrite: Rebuild a featurized directory made from other inputs.
       workers: Beam workers of the featurization.
       rows: Run only these rows (default: all).
+      folds: Train and score only these folds of the protocol (names or indices);
+        default: every fold of a real table, the recipe's ``synthetic_folds`` on the
+        synthetic corpus.
 
     Returns:
       The results dict written to ``results.json``.
@@ -303,7 +316,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
             raise UserError(f"recipe {spec.name} has no row(s) {unknown}; rows: "
                             f"{[row.name for row in spec.rows]}")
         selected = _with_dependencies(spec, rows)
-    command = command_line(recipe, out_dir, table, smoke, seed)
+    command = command_line(recipe, out_dir, table, smoke, seed, rows, folds)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     stages = Stages(3 + len(selected))
@@ -330,6 +343,8 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     check_views(data_dir, spec)
     extra = list(spec.smoke_overrides if smoke else ()) + \
         list(spec.synthetic_overrides if table is None else ())
+    chosen_folds = _folds(data_dir, folds if folds else (
+        spec.synthetic_folds if table is None else "all"))
     outcomes: List[Dict[str, Any]] = []
     skipped: List[Dict[str, Any]] = []
     run_dirs: Dict[str, Any] = {}  # a directory, or a list of them (each_rater rows)
@@ -341,7 +356,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
             expanded = stages.run(f"row {row.name}", row.description or row.experiment,
                                   lambda row=row, row_data=row_data: run_each_rater(
                                       row, os.path.join(out_dir, "runs"), row_data, smoke,
-                                      extra, spec.reference, run_dirs))
+                                      extra, spec.reference, run_dirs, chosen_folds))
             outcomes += expanded["outcomes"]
             skipped += expanded["skipped"]
             run_dirs[row.name] = [o["chosen_run_dir"] for o in expanded["outcomes"]]
@@ -349,16 +364,26 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(
                                        row, os.path.join(out_dir, "runs"), row_data, smoke,
-                                       extra, spec.reference, run_dirs)))
+                                       extra, spec.reference, run_dirs, chosen_folds)))
         run_dirs[row.name] = outcomes[-1]["chosen_run_dir"]
     results = stages.run("results", "tables, figures and significance", lambda: (
         results_lib.write_results(spec, outcomes, out_dir, command=command,
                                   table_dir=table_dir, data_dir=data_dir,
                                   corpus="synthetic" if table is None else table,
                                   seconds=round(time.perf_counter() - started, 1),
-                                  skipped=skipped)))
+                                  skipped=skipped, folds=chosen_folds)))
     print(f"\nresults: {os.path.join(out_dir, results_lib.RESULTS_MD)}")
     return results
+
+
+def _folds(data_dir: str, folds: Any) -> List[str]:
+    """The selected fold names of ``data_dir``'s protocol (UserError when unknown)."""
+    from tfser import data  # pylint: disable=import-outside-toplevel
+    from tfser import training  # pylint: disable=import-outside-toplevel
+    try:
+        return training.select_folds(data.load_info(data_dir), folds)
+    except ValueError as error:
+        raise UserError(f"--folds: {error}") from None
 
 
 def _with_dependencies(spec: spec_lib.RecipeSpec, names: Sequence[str]

@@ -57,7 +57,7 @@ SWEEP_KEYS = ("name", "values", "grid", "random", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part", "goal")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
             "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
-            "tables", "reference")
+            "tables", "reference", "synthetic_folds")
 TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes", "data")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
 
@@ -482,6 +482,9 @@ class RecipeSpec:
       reference: A hard label view every row is evaluated and scored against
         (``tfser-evaluate --reference``), so that hard, soft and MLEE-only rows are
         scored on the same utterances; None: each row's head against its own targets.
+      synthetic_folds: The protocol's folds trained on the synthetic corpus (``all``,
+        or fold names / indices), to fit a recipe's time budget there; a real table
+        trains every fold (``tfser-reproduce --folds`` overrides both).
       path: The file it was read from.
     """
 
@@ -499,6 +502,7 @@ class RecipeSpec:
     synthetic_overrides: Tuple[str, ...] = ()
     tables: Tuple[TableSpec, ...] = ()
     reference: Optional[str] = None
+    synthetic_folds: Any = "all"
     path: str = ""
 
     def row(self, name: str) -> RowSpec:
@@ -554,7 +558,19 @@ class RecipeSpec:
                                                 f"{where}: synthetic_overrides"),
                    tables=tuple(TableSpec.from_dict(t, f"{where}: tables.{i}", names)
                                 for i, t in enumerate(data.get("tables") or ())),
-                   reference=reference, path=os.path.abspath(path))
+                   reference=reference, path=os.path.abspath(path),
+                   synthetic_folds=_fold_selection(data.get("synthetic_folds", "all"),
+                                                   f"{where}: synthetic_folds"))
+
+
+def _fold_selection(value: Any, where: str) -> Any:
+    """``all`` or a non-empty list of fold names / indices."""
+    if value == "all":
+        return value
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        return tuple(value)
+    _fail(where, f"must be 'all' or a list of fold names or indices, got {value!r}")
 
 
 def recipe_path(name_or_path: str) -> str:

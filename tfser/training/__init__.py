@@ -16,7 +16,7 @@ run, refuse another one unless ``overwrite``) and trains with Keras ``fit``
 
 from tfser.training.config import (EXPERIMENTS, ExperimentConfig, load_params,
                                    resolve_config, save_params)
-from tfser.training.cross_validation import read_folds, train_folds
+from tfser.training.cross_validation import read_folds, select_folds, train_folds
 from tfser.training.custom_loop import CustomLoopTrainer
 from tfser.training.run_dir import read_history
 from tfser.training.runner import RunResult, run_experiment
@@ -26,4 +26,4 @@ from tfser.training.trainer import Trainer
 
 __all__ = ["CustomLoopTrainer", "EXPERIMENTS", "EmotionTask", "ExperimentConfig", "RunResult",
            "Trainer", "get_strategy", "load_params", "read_folds", "read_history",
-           "resolve_config", "run_experiment", "save_params", "train_folds"]
+           "resolve_config", "run_experiment", "save_params", "select_folds", "train_folds"]
