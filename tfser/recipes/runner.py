@@ -46,8 +46,12 @@ def _read_json(path: str) -> Optional[Any]:
         return json.load(handle)
 
 
-def synthetic_table(out_dir: str, seed: int, size: str) -> str:
-    """Generates (or reuses) the synthetic corpus and its table; returns the table dir."""
+def synthetic_table(out_dir: str, seed: int, size: str,
+                    fields: Optional[Mapping[str, Any]] = None) -> str:
+    """Generates (or reuses) the synthetic corpus and its table; returns the table dir.
+
+    ``fields`` change the named size's :class:`~tfser.synthetic.SynthConfig` (a
+    recipe's ``synthetic_corpus``, e.g. more continuous recordings)."""
     from tfser import annotations  # pylint: disable=import-outside-toplevel
     from tfser import corpora  # pylint: disable=import-outside-toplevel
     from tfser import synthetic  # pylint: disable=import-outside-toplevel
@@ -55,6 +59,12 @@ def synthetic_table(out_dir: str, seed: int, size: str) -> str:
     corpus_dir = os.path.join(out_dir, "corpus")
     table_dir = os.path.join(out_dir, "annotations")
     wanted = {"seed": seed, "size": size, "schema_version": annotations.SCHEMA_VERSION}
+    if fields:
+        wanted["fields"] = dict(fields)
+    try:
+        config = synthetic.SynthConfig.for_size(size, **dict(fields or {}))
+    except (TypeError, ValueError) as error:
+        raise UserError(f"bad synthetic_corpus of the recipe: {error}") from None
     stamp = os.path.join(out_dir, CORPUS_STAMP)
     found = _read_json(stamp)
     if found == wanted and os.path.isdir(table_dir):
@@ -63,7 +73,7 @@ def synthetic_table(out_dir: str, seed: int, size: str) -> str:
     if found is not None and found != wanted:
         raise UserError(f"{out_dir} holds a synthetic corpus made with {found}, not {wanted}; "
                         "use another --out or pass --overwrite")
-    synthetic.generate(corpus_dir, seed=seed, size=size, progress=True)
+    synthetic.generate(corpus_dir, seed=seed, progress=True, config=config)
     result = corpora.load_corpus("synthetic", corpus_dir)
     annotations.save_table(result.table, table_dir)
     atomic.write_json(stamp, wanted)
@@ -245,8 +255,10 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     started = time.perf_counter()
     if table is None:
         table_dir = stages.run("corpus", "the embedded synthetic corpus",
-                               lambda: synthetic_table(out_dir, seed,
-                                                       SMOKE_SIZE if smoke else "default"))
+                               lambda: synthetic_table(
+                                   out_dir, seed, SMOKE_SIZE if smoke else "default",
+                                   spec.synthetic_corpus.get(SMOKE_SIZE if smoke
+                                                             else "default")))
     else:
         table_dir = stages.run("corpus", f"annotated table {table}", lambda: table)
     kind = "synthetic" if table is None else "table"
@@ -270,6 +282,12 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         row_data = data_dirs[_repo_path(_config_of(
             row.featurize.get("synthetic"), row.featurize.get("table"), kind, spec.name))] \
             if row.featurize else data_dir
+        if row.sklearn is not None:
+            outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
+                                       lambda row=row: _run_sklearn_row(
+                                           spec, row, os.path.join(out_dir, "runs"),
+                                           outcomes)))
+            continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(
                                        row, os.path.join(out_dir, "runs"), row_data, smoke,
@@ -281,6 +299,22 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
                                   seconds=round(time.perf_counter() - started, 1))))
     print(f"\nresults: {os.path.join(out_dir, results_lib.RESULTS_MD)}")
     return results
+
+
+def _run_sklearn_row(spec: spec_lib.RecipeSpec, row: spec_lib.RowSpec, runs_dir: str,
+                     outcomes: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+    """A ``sklearn:`` row (:mod:`tfser.recipes.classical`) over the rows run before it;
+    their runs are evaluated on the fitting part beside their test evaluation."""
+    from tfser.recipes import classical  # pylint: disable=import-outside-toplevel
+    by_name = {o["name"]: o for o in outcomes}
+
+    def evaluate(name: str, part: str) -> str:
+        run_dir = os.path.dirname(by_name[name]["eval_dir"])
+        eval_name = EVAL_DEV_DIR if part == "dev" else f"eval_{part}"
+        evaluation_of(run_dir, part, spec.row(name).checkpoint, eval_name)
+        return os.path.join(run_dir, eval_name)
+
+    return classical.run_row(row, os.path.join(runs_dir, row.name), by_name, evaluate)
 
 
 def _config_of(synthetic: Optional[str], table: Optional[str], kind: str,
