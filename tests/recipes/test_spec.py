@@ -62,6 +62,27 @@ BASE = {"name": "x", "featurize": {"synthetic": "configs/featurize/synthetic_000
                                                            "per_class": "x"}]}]},
      "exactly one of metric or per_class"),
     ({"published": {"zz": {"f1": 0.2}}}, r"unknown keys \['zz'\]"),
+    ({"rows": [{"name": "a", "experiment": "e",
+                "sweep": {"name": "s", "values": [0.5], "grid": {"b": [1]},
+                          "overrides": ["k={value}"]}}]},
+     r"exactly one of values, grid or random, got \['values', 'grid'\]"),
+    ({"rows": [{"name": "a", "experiment": "e",
+                "sweep": {"name": "s", "grid": {"lr": [0.1]}, "overrides": ["k={value}"]}}]},
+     r"names a field the sweep does not have \('value'\); use \{lr\}"),
+    ({"rows": [{"name": "a", "experiment": "e",
+                "sweep": {"name": "s", "random": {"n": 0, "params": {"a": [0, 1]}},
+                          "overrides": ["k={a}"]}}]}, "random.n: must be an integer >= 1"),
+    ({"rows": [{"name": "a", "experiment": "e",
+                "sweep": {"name": "s", "random": {"n": 2, "params": {"a": [1, 0]}},
+                          "overrides": ["k={a}"]}}]}, "must be \\[low, high\\] with low <= high"),
+    ({"rows": [{"name": "a", "experiment": "e",
+                "sweep": {"name": "s", "values": [1], "overrides": ["k={value}"],
+                          "select": {"goal": "up"}}}]}, "select.goal"),
+    ({"rows": [{"name": "a", "experiment": "e", "overrides": ["m.init_from={run:b}"]},
+               {"name": "b", "experiment": "e"}]},
+     r"rows.0.overrides.*\{run:b\} must name a row listed before 'a'$"),
+    ({"rows": [{"name": "a", "experiment": "e", "overrides": ["m.init_from={run:zz}"]}]},
+     r"\{run:zz\} must name a row listed before 'a' \(no row 'zz'"),
 ])
 def test_bad_recipes_name_the_key(tmp_path, change, message):
     with pytest.raises(spec_lib.RecipeError, match=message):
@@ -77,3 +98,58 @@ def test_sweep_point_overrides():
     sweep = spec_lib.SweepSpec("alpha", (0.3,), ("a={complement}", "b={value}"), "emotion")
     assert sweep.point_overrides(0.3) == ("a=0.7", "b=0.3")
     assert sweep.point_name(0.3) == "0.3"
+
+
+def test_sweep_grid_points_in_order_with_named_fields():
+    sweep = spec_lib.SweepSpec.from_dict(
+        {"name": "grid", "grid": {"batch_size": [16, 32], "lr": [0.001, 0.01]},
+         "overrides": ["batch_size={batch_size}", "optimizer.learning_rate={lr}"],
+         "select": {"metric": "cross_entropy", "goal": "min"}}, "w", "emotion")
+    points = sweep.points()
+    assert points == ({"batch_size": 16, "lr": 0.001}, {"batch_size": 16, "lr": 0.01},
+                      {"batch_size": 32, "lr": 0.001}, {"batch_size": 32, "lr": 0.01})
+    assert sweep.point_overrides(points[1]) == ("batch_size=16.0",
+                                                "optimizer.learning_rate=0.01")
+    assert sweep.point_dir(points[1]) == "batch_size=16,lr=0.01"
+    assert not sweep.one_dimensional
+    # goal min: the lowest development score wins, the first one on ties.
+    assert sweep.best([0.9, 0.4, 0.7, 0.4]) == 1
+
+
+def test_sweep_random_points_are_seeded_and_inside_the_ranges():
+    data = {"name": "weights", "random": {"n": 6, "seed": 3,
+                                          "params": {"alpha": [0, 1], "beta": [0.5, 0.6]}},
+            "overrides": ["a={alpha}", "b={beta}"]}
+    first = spec_lib.SweepSpec.from_dict(data, "w", "traces").points()
+    again = spec_lib.SweepSpec.from_dict(data, "w", "traces").points()
+    assert first == again and len(first) == 6
+    assert all(0 <= p["alpha"] <= 1 and 0.5 <= p["beta"] <= 0.6 for p in first)
+    assert len({p["alpha"] for p in first}) == 6
+    other = spec_lib.SweepSpec.from_dict({**data, "random": {**data["random"], "seed": 4}},
+                                         "w", "traces").points()
+    assert other != first
+
+
+def test_one_value_sweep_keeps_its_directory_names_and_picks_the_highest():
+    sweep = spec_lib.SweepSpec("alpha", (0.3, 0.5), ("a={complement}",), "emotion")
+    assert sweep.points() == (0.3, 0.5) and sweep.one_dimensional
+    assert sweep.point_dir(0.3) == "alpha=0.3"
+    assert sweep.best([0.2, 0.6]) == 1
+
+
+def test_run_references_resolve_to_the_rows_run_directories():
+    overrides = ["model.trunk.fuse=[{run:a/b}, {run:c}]", "x=1", "y={run:a/b}"]
+    assert spec_lib.run_references(overrides) == ("a/b", "c")
+    assert spec_lib.resolve_run_references(overrides, {"a/b": "/r/ab", "c": "/r/c"}) == (
+        "model.trunk.fuse=[/r/ab, /r/c]", "x=1", "y=/r/ab")
+
+
+def test_selected_rows_bring_the_rows_they_build_on(tmp_path, capsys):
+    from tfser.recipes import runner  # pylint: disable=import-outside-toplevel
+    recipe = spec_lib.load_recipe(_write(tmp_path, {**BASE, "rows": [
+        {"name": "a", "experiment": "e"}, {"name": "b", "experiment": "e"},
+        {"name": "c", "experiment": "e", "overrides": ["m={run:a}"]},
+        {"name": "d", "experiment": "e", "overrides": ["m=[{run:c}, {run:b}]"]}]}))
+    assert [r.name for r in runner._with_dependencies(recipe, ["d"])] == ["a", "b", "c", "d"]
+    assert "also running row c (row d builds on it)" in capsys.readouterr().out
+    assert [r.name for r in runner._with_dependencies(recipe, ["b"])] == ["b"]

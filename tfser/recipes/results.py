@@ -221,6 +221,13 @@ def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]]
             os.path.join(COMPARISON_DIR, f"table{index + 1}")}
 
 
+def _point_text(name: str, point: Any) -> str:
+    """``alpha = 0.3`` for a one-value sweep; ``alpha = 0.2, beta = 0.1`` otherwise."""
+    if isinstance(point, Mapping):
+        return ", ".join(f"{k} = {v:g}" for k, v in point.items())
+    return f"{name} = {point:g}"
+
+
 def plot_sweep(row: Mapping[str, Any], path: str) -> str:
     """The development score against the swept value, the chosen point marked."""
     from tfser.evaluation import plots  # pylint: disable=import-outside-toplevel
@@ -288,7 +295,7 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
                           reference) for i, t in enumerate(spec.tables)]
     figures = {}
     for row in rows:
-        if "sweep" in row:
+        if "sweep" in row and not isinstance(row["sweep"]["chosen"], Mapping):
             name = f"{row['sweep']['name']}_sweep.png"
             figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
     drawn = [(f, plot_rows(f, outcome_by_name, by_name, out_dir, reference))
@@ -391,11 +398,20 @@ def to_markdown(results: Mapping[str, Any]) -> str:
     for row in sweeps:
         sweep = row["sweep"]
         figure = results["figures"].get(row["name"])
+        fields = list(sweep["chosen"]) if isinstance(sweep["chosen"], Mapping) \
+            else [sweep["name"]]
+        goal = "lowest" if sweep.get("goal") == "min" else "highest"
         lines += [f"### Sweep of {sweep['name']} for {row['name']} (development data only)", "",
-                  f"Chosen {sweep['name']} = {sweep['chosen']:g} by dev {sweep['metric']} of "
-                  f"head {sweep['head']}" + (f"; curve: ![{figure}]({figure})" if figure else ""),
-                  "", f"| {sweep['name']} | dev {sweep['metric']} |", "|---|---|"]
-        lines += [f"| {p['value']:g} | {_cell(p['dev'], False)} |" for p in sweep["points"]]
+                  f"Chosen {_point_text(sweep['name'], sweep['chosen'])} by the {goal} dev "
+                  f"{sweep['metric']} of head {sweep['head']}"
+                  + (f"; curve: ![{figure}]({figure})" if figure else ""), "",
+                  "| " + " | ".join(fields) + f" | dev {sweep['metric']} |",
+                  "|" + "---|" * (len(fields) + 1)]
+        for point in sweep["points"]:
+            value = point["value"]
+            cells = [value[f] for f in fields] if isinstance(value, Mapping) else [value]
+            lines.append("| " + " | ".join(f"{c:g}" for c in cells)
+                         + f" | {_cell(point['dev'], False)} |")
         lines.append("")
     for figure in results.get("recipe_figures") or []:
         lines += [f"### {figure['title'] or figure['file']}", "",

@@ -142,38 +142,43 @@ def _score(metrics: Mapping[str, Any], head: str, metric: str) -> float:
 
 
 def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
-            extra_overrides: Sequence[str], reference: Optional[str] = None) -> Dict[str, Any]:
+            extra_overrides: Sequence[str], reference: Optional[str] = None,
+            run_dirs: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """One row: its runs, its test evaluation and, for a sweep, the dev curve.
 
     ``extra_overrides`` come after the row's own (the recipe's smoke or synthetic-corpus
     overrides); ``reference`` is the recipe's hard label view its test evaluation scores
-    the row against.
+    the row against; ``run_dirs`` maps the rows already run to their (chosen) run
+    directory, for the row's ``{run:<row>}`` references.
     """
     row_dir = os.path.join(runs_dir, row.name)
-    overrides = list(row.overrides) + list(extra_overrides)
+    overrides = list(spec_lib.resolve_run_references(row.overrides, run_dirs or {})) + \
+        list(extra_overrides)
     started = time.perf_counter()
     outcome: Dict[str, Any] = {"name": row.name, "experiment": row.experiment,
                                "head": row.head, "run_dir": row_dir, "data_dir": data_dir,
                                "overrides": overrides}
     if row.sweep is not None:
         sweep = row.sweep
-        values = sweep.values if not smoke else (sweep.values[0], sweep.values[-1])
+        points = sweep.points()
+        if smoke:
+            points = (points[0], points[-1]) if len(points) > 1 else points
         curve = []
-        for value in values:
-            point_dir = os.path.join(row_dir, SWEEP_DIR,
-                                     f"{sweep.name}={sweep.point_name(value)}")
+        for point in points:
+            point_dir = os.path.join(row_dir, SWEEP_DIR, sweep.point_dir(point))
             dev = _train_and_evaluate(point_dir, row.experiment, row.config_files,
-                                      overrides + list(sweep.point_overrides(value)),
+                                      overrides + list(sweep.point_overrides(point)),
                                       data_dir, smoke, "dev", EVAL_DEV_DIR, row.checkpoint)
             score = _score(dev, sweep.select_head, sweep.select_metric)
-            curve.append({"value": value, "dev": score, "run_dir": point_dir})
-            print(f"    {row.name}: {sweep.name} = {value:g} -> dev {sweep.select_metric} "
-                  f"{score:.3f}", flush=True)
-        # Highest development score; the first such point on ties (the sweep's order).
-        best = max(curve, key=lambda point: point["dev"])
+            curve.append({"value": point, "dev": score, "run_dir": point_dir})
+            print(f"    {row.name}: {sweep.name} {sweep.point_name(point)} -> dev "
+                  f"{sweep.select_metric} {score:.3f}", flush=True)
+        # The best development score (sweep.goal); the first such point on ties.
+        best = curve[sweep.best([point["dev"] for point in curve])]
         outcome["sweep"] = {"name": sweep.name, "metric": sweep.select_metric,
                             "head": sweep.select_head, "part": "dev", "points": curve,
-                            "chosen": best["value"]}
+                            "goal": sweep.goal, "chosen": best["value"]}
+        outcome["chosen_run_dir"] = best["run_dir"]
         metrics = evaluation_of(best["run_dir"], "test", row.checkpoint, reference=reference)
         outcome["eval_dir"] = os.path.join(best["run_dir"], EVAL_DIR)
     else:
@@ -181,6 +186,7 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
                                       data_dir, smoke, "test", EVAL_DIR, row.checkpoint,
                                       reference)
         outcome["eval_dir"] = os.path.join(row_dir, EVAL_DIR)
+        outcome["chosen_run_dir"] = row_dir
     outcome["metrics"] = metrics
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     return outcome
@@ -247,7 +253,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         if unknown:
             raise UserError(f"recipe {spec.name} has no row(s) {unknown}; rows: "
                             f"{[row.name for row in spec.rows]}")
-        selected = [row for row in spec.rows if row.name in rows]
+        selected = _with_dependencies(spec, rows)
     command = command_line(recipe, out_dir, table, smoke, seed)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -278,6 +284,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     extra = list(spec.smoke_overrides if smoke else ()) + \
         list(spec.synthetic_overrides if table is None else ())
     outcomes: List[Dict[str, Any]] = []
+    run_dirs: Dict[str, str] = {}
     for row in selected:
         row_data = data_dirs[_repo_path(_config_of(
             row.featurize.get("synthetic"), row.featurize.get("table"), kind, spec.name))] \
@@ -291,7 +298,8 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(
                                        row, os.path.join(out_dir, "runs"), row_data, smoke,
-                                       extra, spec.reference)))
+                                       extra, spec.reference, run_dirs)))
+        run_dirs[row.name] = outcomes[-1]["chosen_run_dir"]
     results = stages.run("results", "tables, figures and significance", lambda: (
         results_lib.write_results(spec, outcomes, out_dir, command=command,
                                   table_dir=table_dir, data_dir=data_dir,
@@ -315,6 +323,20 @@ def _run_sklearn_row(spec: spec_lib.RecipeSpec, row: spec_lib.RowSpec, runs_dir:
         return os.path.join(run_dir, eval_name)
 
     return classical.run_row(row, os.path.join(runs_dir, row.name), by_name, evaluate)
+
+
+def _with_dependencies(spec: spec_lib.RecipeSpec, names: Sequence[str]
+                       ) -> List[spec_lib.RowSpec]:
+    """The named rows plus every row they reference (``{run:<row>}``), in recipe order."""
+    wanted = set(names)
+    for row in reversed(spec.rows):  # references point to earlier rows only
+        if row.name in wanted:
+            needed = (set(spec_lib.run_references(row.overrides))
+                      | set(row.sklearn.rows if row.sklearn is not None else ())) - wanted
+            for name in sorted(needed):
+                print(f"also running row {name} (row {row.name} builds on it)", flush=True)
+            wanted |= needed
+    return [row for row in spec.rows if row.name in wanted]
 
 
 def _config_of(synthetic: Optional[str], table: Optional[str], kind: str,

@@ -24,7 +24,11 @@ point chosen on development data only), and scored on one head::
     published: {hard_pe: {f1: 0.240}}
 
 Sweep overrides are text templates: ``{value}`` is the point, ``{complement}`` is
-``1 - value`` (000's ``(1 - alpha) L_primary + alpha L_secondary``). A copy of a recipe
+``1 - value`` (000's ``(1 - alpha) L_primary + alpha L_secondary``); a ``grid`` or
+``random`` sweep names its own fields (see :class:`SweepSpec`). A row's overrides may
+name another row's run directory as ``{run:<row>}`` (two-stage training:
+``model.trunk.init_from={run:mlee_only}``); that row must be listed earlier, and for a
+swept row it is the chosen point's run. A copy of a recipe
 file with other rows, values or experiments is a new recipe; nothing here is specific
 to one paper.
 """
@@ -32,9 +36,12 @@ to one paper.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
+import re
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+import numpy as np
 import yaml
 
 from tfser.config import checks
@@ -44,8 +51,8 @@ RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "configs", "recipes")
 ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", "featurize",
             "description", "checkpoint", "sklearn")
-SWEEP_KEYS = ("name", "values", "overrides", "select")
-SELECT_KEYS = ("head", "metric", "part")
+SWEEP_KEYS = ("name", "values", "grid", "random", "overrides", "select")
+SELECT_KEYS = ("head", "metric", "part", "goal")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
             "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
             "tables", "reference", "figures", "synthetic_corpus")
@@ -80,16 +87,32 @@ def _strings(value: Any, where: str) -> Tuple[str, ...]:
     return _CHECK.names(value, where, allow_empty=True, optional=True) or ()
 
 
+Point = Mapping[str, float]
+
+
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
-    """One value swept over a row; the point is chosen on development data.
+    """Values swept over a row; the point is chosen on development data.
+
+    A sweep is one of three shapes:
+
+    - ``values``: one swept number; templates use ``{value}`` and ``{complement}``
+      (``1 - value``, 000's ``(1 - alpha) L_primary + alpha L_secondary``).
+    - ``grid``: the cartesian product of named values, in the order written; templates
+      use the names (``{batch_size}``) and ``{complement}``, 1 minus the sum of the
+      point's values (003's MTL1: ``gamma = 1 - alpha - beta``).
+    - ``random``: ``n`` points drawn uniformly from named ``[low, high]`` ranges with a
+      fixed seed (the paper 003 search); templates use the names.
 
     Attributes:
       name: What is swept (e.g. ``alpha``), for tables and plots.
-      values: The points, in order.
-      overrides: Override templates (``{value}``, ``{complement}``).
+      values: The points of a one-value sweep, in order (empty for grid / random).
+      overrides: Override templates (``str.format`` fields: see above).
       select_head: Head whose development score picks the point.
-      select_metric: The score (higher is better), e.g. ``f1`` or ``ua``.
+      select_metric: The score, e.g. ``f1``, ``ua`` or ``cross_entropy``.
+      goal: ``max`` (default) or ``min``: whether a higher or a lower score is better.
+      grid: ``((name, values), ...)`` of a grid sweep.
+      random: ``(n, seed, ((name, (low, high)), ...))`` of a random search.
     """
 
     name: str
@@ -97,23 +120,89 @@ class SweepSpec:
     overrides: Tuple[str, ...]
     select_head: str
     select_metric: str = "f1"
+    goal: str = "max"
+    grid: Tuple[Tuple[str, Tuple[float, ...]], ...] = ()
+    random: Optional[Tuple[int, int, Tuple[Tuple[str, Tuple[float, float]], ...]]] = None
 
-    def point_overrides(self, value: float) -> Tuple[str, ...]:
+    @property
+    def one_dimensional(self) -> bool:
+        """True for a ``values`` sweep (a curve); False for a grid or random search."""
+        return not self.grid and self.random is None
+
+    def points(self) -> Tuple[Any, ...]:
+        """Every point in order: numbers for ``values``, name -> number dicts otherwise."""
+        if self.grid:
+            names = [name for name, _ in self.grid]
+            return tuple(dict(zip(names, combo))
+                         for combo in itertools.product(*(v for _, v in self.grid)))
+        if self.random is not None:
+            n, seed, ranges = self.random
+            rng = np.random.default_rng(seed)
+            # Rounded so directory names, reports and the applied overrides agree.
+            return tuple({name: round(float(rng.uniform(low, high)), 4)
+                          for name, (low, high) in ranges} for _ in range(n))
+        return self.values
+
+    def point_overrides(self, point: Any) -> Tuple[str, ...]:
         """The overrides of one point."""
-        complement = round(1.0 - value, 10)
-        return tuple(t.format(value=value, complement=complement) for t in self.overrides)
+        if isinstance(point, Mapping):
+            # ``{complement}`` of a grid or random point is 1 minus the sum of its values:
+            # paper 003's MTL1 weights (alpha, beta, 1 - alpha - beta).
+            fields = {"complement": round(1.0 - sum(point.values()), 10), **point}
+        else:
+            fields = {"value": point, "complement": round(1.0 - point, 10)}
+        return tuple(t.format(**fields) for t in self.overrides)
 
     @staticmethod
-    def point_name(value: float) -> str:
-        return f"{value:g}"
+    def point_name(point: Any) -> str:
+        """``0.3`` for one value; ``alpha=0.2,beta=0.1`` for a grid or random point."""
+        if isinstance(point, Mapping):
+            return ",".join(f"{k}={v:g}" for k, v in point.items())
+        return f"{point:g}"
+
+    def point_dir(self, point: Any) -> str:
+        """The point's run directory name under the row's ``sweep/`` folder."""
+        if isinstance(point, Mapping):
+            return self.point_name(point)
+        return f"{self.name}={self.point_name(point)}"
+
+    def best(self, scores) -> int:
+        """Index of the best development score (the first one on ties)."""
+        pick = max if self.goal == "max" else min
+        return pick(range(len(scores)), key=lambda i: scores[i])
 
     @classmethod
     def from_dict(cls, data: Any, where: str, default_head: str) -> "SweepSpec":
         _check_keys(data, SWEEP_KEYS, where)
-        values = data.get("values")
-        if not isinstance(values, (list, tuple)) or not values or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            _fail(f"{where}.values", f"must be a non-empty list of numbers, got {values!r}")
+        shapes = [key for key in ("values", "grid", "random") if data.get(key) is not None]
+        if len(shapes) != 1:
+            _fail(where, f"needs exactly one of values, grid or random, got {shapes or 'none'}")
+        values, grid, random = (), (), None
+        if "values" in shapes:
+            values = _numbers(data["values"], f"{where}.values")
+        elif "grid" in shapes:
+            if not isinstance(data["grid"], Mapping) or not data["grid"]:
+                _fail(f"{where}.grid", "must map each swept name to a list of values")
+            grid = tuple((str(k), _numbers(v, f"{where}.grid.{k}"))
+                         for k, v in data["grid"].items())
+        else:
+            search = _check_keys(data["random"], ("n", "seed", "params"), f"{where}.random")
+            n, seed = search.get("n"), search.get("seed", 0)
+            for key, number, low in (("n", n, 1), ("seed", seed, 0)):
+                if not isinstance(number, int) or isinstance(number, bool) or number < low:
+                    _fail(f"{where}.random.{key}", f"must be an integer >= {low}, got "
+                                                   f"{number!r}")
+            params = search.get("params")
+            if not isinstance(params, Mapping) or not params:
+                _fail(f"{where}.random.params", "must map each name to a [low, high] range")
+            ranges = []
+            for key, bounds in params.items():
+                pair = _numbers(bounds, f"{where}.random.params.{key}")
+                if len(pair) != 2 or pair[0] > pair[1]:
+                    _fail(f"{where}.random.params.{key}", f"must be [low, high] with "
+                                                          f"low <= high, got {bounds!r}")
+                ranges.append((str(key), (pair[0], pair[1])))
+            random = (n, seed, tuple(ranges))
         overrides = _strings(data.get("overrides"), f"{where}.overrides")
         if not overrides:
             _fail(f"{where}.overrides", "must name at least one override template")
@@ -123,9 +212,51 @@ class SweepSpec:
         name = data.get("name")
         if not isinstance(name, str) or not name:
             _fail(f"{where}.name", f"must be a non-empty string, got {name!r}")
-        return cls(name=name, values=tuple(float(v) for v in values), overrides=overrides,
-                   select_head=str(select.get("head", default_head)),
-                   select_metric=str(select.get("metric", "f1")))
+        sweep = cls(name=name, values=values, overrides=overrides,
+                    select_head=str(select.get("head", default_head)),
+                    select_metric=str(select.get("metric", "f1")),
+                    goal=_CHECK.choice(select.get("goal", "max"), f"{where}.select.goal",
+                                       ("max", "min")),
+                    grid=grid, random=random)
+        try:
+            sweep.point_overrides(sweep.points()[0])
+        except (KeyError, IndexError, ValueError) as error:
+            _fail(f"{where}.overrides", f"a template names a field the sweep does not have "
+                                        f"({error}); use {_fields(sweep)}")
+        return sweep
+
+
+def _numbers(values: Any, where: str) -> Tuple[float, ...]:
+    if not isinstance(values, (list, tuple)) or not values or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        _fail(where, f"must be a non-empty list of numbers, got {values!r}")
+    return tuple(float(v) for v in values)
+
+
+def _fields(sweep: "SweepSpec") -> str:
+    if sweep.grid:
+        return ", ".join("{%s}" % name for name, _ in sweep.grid)
+    if sweep.random is not None:
+        return ", ".join("{%s}" % name for name, _ in sweep.random[2])
+    return "{value}, {complement}"
+
+
+RUN_REFERENCE = re.compile(r"\{run:([^{}]+)\}")
+
+
+def run_references(overrides) -> Tuple[str, ...]:
+    """Row names referenced as ``{run:<row>}`` in overrides, in order of appearance."""
+    names = []
+    for override in overrides:
+        for name in RUN_REFERENCE.findall(override):
+            if name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def resolve_run_references(overrides, run_dirs: Mapping[str, str]) -> Tuple[str, ...]:
+    """Replaces each ``{run:<row>}`` with that row's run directory (``run_dirs``)."""
+    return tuple(RUN_REFERENCE.sub(lambda m: run_dirs[m.group(1)], o) for o in overrides)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -389,6 +520,12 @@ class RecipeSpec:
         if duplicates:
             _fail(f"{where}: rows", f"duplicate row names {duplicates}")
         _check_stacked(rows, where)
+        for index, row in enumerate(rows):
+            for ref in run_references(row.overrides):
+                if ref not in names[:index]:
+                    _fail(f"{where}: rows.{index}.overrides",
+                          f"{{run:{ref}}} must name a row listed before {row.name!r}"
+                          + ("" if ref in names else f" (no row {ref!r}; rows: {names})"))
         published = data.get("published") or {}
         _check_keys(published, names + ["human"], f"{where}: published")
         for row_name, figures in published.items():
