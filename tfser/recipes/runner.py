@@ -75,7 +75,13 @@ def synthetic_table(out_dir: str, seed: int, size: str,
                         "use another --out or pass --overwrite")
     synthetic.generate(corpus_dir, seed=seed, progress=True, config=config)
     result = corpora.load_corpus("synthetic", corpus_dir)
-    annotations.save_table(result.table, table_dir)
+    table = result.table
+    if len(table.traces):
+        # Trace paths are relative to the table's directory: point them from annotations/
+        # to the arrays the generator wrote under corpus/.
+        table.traces["path"] = [os.path.relpath(table.resolve_trace(p), table_dir)
+                                for p in table.traces["path"]]
+    annotations.save_table(table, table_dir)
     atomic.write_json(stamp, wanted)
     return table_dir
 
@@ -317,10 +323,14 @@ def _run_sklearn_row(spec: spec_lib.RecipeSpec, row: spec_lib.RowSpec, runs_dir:
     by_name = {o["name"]: o for o in outcomes}
 
     def evaluate(name: str, part: str) -> str:
-        run_dir = os.path.dirname(by_name[name]["eval_dir"])
-        eval_name = EVAL_DEV_DIR if part == "dev" else f"eval_{part}"
-        evaluation_of(run_dir, part, spec.row(name).checkpoint, eval_name)
-        return os.path.join(run_dir, eval_name)
+        # Once per run and part in a recipe run (the multistage rows share their inputs).
+        done = by_name[name].setdefault("evaluated", {})
+        if part not in done:
+            run_dir = os.path.dirname(by_name[name]["eval_dir"])
+            eval_name = EVAL_DEV_DIR if part == "dev" else f"eval_{part}"
+            evaluation_of(run_dir, part, spec.row(name).checkpoint, eval_name)
+            done[part] = os.path.join(run_dir, eval_name)
+        return done[part]
 
     return classical.run_row(row, os.path.join(runs_dir, row.name), by_name, evaluate)
 
