@@ -25,7 +25,8 @@ def test_one_run_per_qualifying_rater_others_reported(data_002, monkeypatch, tmp
     assert len(below) >= 3
     calls = []
 
-    def fake_run_row(row, runs_dir, data_dir, smoke, extra, reference=None, run_dirs=None):
+    def fake_run_row(row, runs_dir, data_dir, smoke, extra, reference=None, run_dirs=None,
+                     folds="all"):
         calls.append({"row": row, "reference": reference, "extra": list(extra)})
         return {"name": row.name, "head": row.head, "chosen_run_dir": f"{runs_dir}/{row.name}"}
 

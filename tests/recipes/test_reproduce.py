@@ -179,3 +179,54 @@ def test_recipe_002_smoke_fuses_crowd_and_individual_models(tmp_path, data_002):
     with open(os.path.join(out, "results.md"), encoding="utf-8") as handle:
         text = handle.read()
     assert "| individual/" in text and "no model for rater" in text
+
+
+def _recipe_003_subset(path):
+    """configs/recipes/003.yaml cut to two networks, their SVR late fusion and one
+    multistage row (the machinery of every 003 row kind but the sweeps, in ~1 min)."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    with open(spec_lib.recipe_path("003"), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    keep = ["unimodal/au", "unimodal/egemaps", "late_svr", "multistage_1"]
+    data["rows"] = [r for r in data["rows"] if r["name"] in keep]
+    for row in data["rows"]:
+        if "sklearn" in row:
+            row["sklearn"] = {**row["sklearn"], "rows": keep[:2], "best": 2}
+    data["tables"] = [{**data["tables"][1], "rows": keep}]
+    data["figures"] = [{**data["figures"][0], "rows": keep[2:], "x": [1, 2]}]
+    data["published"] = {k: v for k, v in data["published"].items() if k in keep}
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle)
+    return str(path)
+
+
+def test_recipe_003_smoke_stacks_svr_on_development_predictions(tmp_path):
+    recipe = _recipe_003_subset(tmp_path / "003_subset.yaml")
+    out = str(tmp_path / "003")
+    results = runner.reproduce(recipe, out, smoke=True, workers=1)
+    rows = {r["name"]: r for r in results["rows"]}
+    assert list(rows) == ["unimodal/au", "unimodal/egemaps", "late_svr", "multistage_1"]
+    for name, row in rows.items():
+        assert row["head"] == "traces" and row["n"] == 2   # the two test recordings
+        assert set(row["metrics"]["ccc"]) == {"arousal", "valence", "liking"}
+        assert "per_recording_mean_ccc" in row["metrics"]
+    assert rows["late_svr"]["experiment"] == "sklearn:svr"
+    assert rows["multistage_1"]["experiment"] == "sklearn:svr x2"
+    # The SVR was fitted on the networks' development predictions, written beside their
+    # test evaluations, and scored on the same test recordings.
+    for name in ("unimodal/au", "unimodal/egemaps"):
+        assert os.path.isfile(os.path.join(out, "runs", name, "eval_dev", "metrics.json"))
+    with open(os.path.join(out, "runs", "late_svr", "eval", "metrics.json"),
+              encoding="utf-8") as handle:
+        stacked = json.load(handle)
+    assert stacked["run"]["fitted_on"] == "dev"
+    assert sorted(stacked["run"]["inputs"]) == ["unimodal/au", "unimodal/egemaps"]
+    assert stacked["heads"]["traces"]["pooled"]["num_frames"] == \
+        rows["unimodal/au"]["metrics"]["num_frames"]
+    (table,) = results["tables"]
+    assert [c["heading"] for c in table["columns"]] == ["arousal", "valence", "liking",
+                                                        "Average"]
+    assert table["rows"][0]["published"]["arousal"] == pytest.approx(0.522)
+    assert os.path.isfile(os.path.join(out, "fig3_stages.png"))
+    text = open(os.path.join(out, "results.md"), encoding="utf-8").read()
+    assert "fig3_stages.png" in text and "| late_svr" in text

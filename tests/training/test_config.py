@@ -33,6 +33,20 @@ def test_registered_bases_follow_the_papers():
     assert dict(hard.class_weighting) == {"emotion": True}
 
 
+def test_paper_003_experiments_follow_the_paper():
+    mtl = training.resolve_config("003_mtl_au")
+    assert mtl.model["trunk"]["type"] == "lstm_seq"
+    assert mtl.model["trunk"]["params"]["units"] == (256, 128, 64)
+    assert mtl.model["trunk"]["params"]["dropout"] == 0.4
+    assert (mtl.optimizer.name, mtl.optimizer.learning_rate, mtl.batch_size, mtl.epochs) == (
+        "rmsprop", 5e-4, 34, 50)
+    assert tuple(mtl.model["heads"][0]["loss_params"]["attribute_weights"]) == (0.7, 0.2, 1.0)
+    assert tuple(mtl.features) == ("au",)
+    stl = training.resolve_config("003_stl_valence_egemaps+au")
+    assert tuple(stl.model["heads"][0]["loss_params"]["attribute_weights"]) == (0.0, 1.0, 0.0)
+    assert tuple(stl.features) == ("windowed_egemaps_003", "au")
+
+
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(EXPERIMENT_DIR, "*.yaml"))))
 def test_every_experiment_file_loads_with_the_command_on_its_first_line(path):
     with open(path, encoding="utf-8") as handle:

@@ -156,8 +156,11 @@ def _attribute_reports(layout: HeadLayout, outputs: np.ndarray, targets: np.ndar
         mask = labelled[:, j]
         per_attribute[attribute] = regression.regression_report(
             targets[:, j], outputs[:, j], mask=mask) if mask.any() else {"num_samples": 0}
-    values = [r["ccc"] for r in per_attribute.values() if r.get("ccc") is not None]
-    return {"mean_ccc": float(np.mean(values)) if values else None,
+    ccc = {a: r.get("ccc") for a, r in per_attribute.items()}
+    values = [v for v in ccc.values() if v is not None]
+    # ``ccc`` repeats each attribute's CCC as one flat mapping, so that tables can show
+    # one column per attribute (recipes' ``per_class: ccc``).
+    return {"mean_ccc": float(np.mean(values)) if values else None, "ccc": ccc,
             "per_attribute": per_attribute}
 
 
@@ -179,7 +182,28 @@ def _sequence(layout: HeadLayout, frame: pd.DataFrame) -> Dict[str, Any]:
     targets = np.concatenate([arrays.targets[i] for i in rows])
     labelled = np.ones(targets.shape, dtype=bool)
     return {"num_samples": int(len(rows)), "num_frames": int(len(targets)),
-            **_attribute_reports(layout, outputs, targets, labelled)}
+            **_attribute_reports(layout, outputs, targets, labelled),
+            **_per_recording(layout, [arrays.outputs[i] for i in rows],
+                             [arrays.targets[i] for i in rows])}
+
+
+def _per_recording(layout: HeadLayout, outputs: Sequence[np.ndarray],
+                   targets: Sequence[np.ndarray]) -> Dict[str, Any]:
+    """CCC of each recording on its own, averaged over recordings per attribute.
+
+    The main figures (``ccc``, ``mean_ccc``) are those of the concatenated frames of
+    every recording (the AVEC convention); these are the per-recording alternative,
+    which no longer rewards getting each recording's mean level right.
+    """
+    ccc = {}
+    for j, attribute in enumerate(layout.classes):
+        values = [regression.ccc(t[:, j], o[:, j]) for o, t in zip(outputs, targets)
+                  if len(t) > 1]
+        values = [v for v in values if v is not None and np.isfinite(v)]
+        ccc[attribute] = float(np.mean(values)) if values else None
+    defined = [v for v in ccc.values() if v is not None]
+    return {"per_recording_ccc": ccc,
+            "per_recording_mean_ccc": float(np.mean(defined)) if defined else None}
 
 
 def _per_rater(layout: HeadLayout, frame: pd.DataFrame) -> Dict[str, Any]:

@@ -12,7 +12,7 @@ backend other code may have chosen) is left alone.
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -106,12 +106,40 @@ def plot_curve(x, y, path: str, xlabel: str, ylabel: str, title: Optional[str] =
     Raises:
       ValueError: ``x`` and ``y`` differ in length or are empty.
     """
-    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if xs.shape != ys.shape or xs.ndim != 1 or xs.size == 0:
-        raise ValueError(f"curve needs equal non-empty x and y, got {xs.shape} and {ys.shape}")
+    return plot_curves(x, {"": y}, path, xlabel, ylabel, title, marked)
+
+
+def plot_curves(x, curves: Mapping[str, Sequence[float]], path: str, xlabel: str,
+                ylabel: str, title: Optional[str] = None,
+                marked: Optional[float] = None) -> str:
+    """Writes several named curves over the same ``x`` as one PNG (e.g. paper 003's
+    Fig. 3: CCC per attribute against the number of stages).
+
+    Args:
+      x: The shared x values.
+      curves: Label -> y values (NaN: no point); an empty label draws no legend entry.
+      path, xlabel, ylabel, title, marked: As :func:`plot_curve`.
+
+    Returns:
+      ``path``.
+
+    Raises:
+      ValueError: No curve, or a curve whose length differs from ``x`` (or empty ``x``).
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    if not curves:
+        raise ValueError("plot_curves needs at least one curve")
     figure = Figure(figsize=(5.0, 3.2))
     axes = figure.add_subplot(1, 1, 1)
-    axes.plot(xs, ys, marker="o", color="tab:blue")
+    for label, y in curves.items():
+        ys = np.asarray(y, dtype=np.float64)
+        if xs.shape != ys.shape or xs.ndim != 1 or xs.size == 0:
+            raise ValueError(f"curve needs equal non-empty x and y, got {xs.shape} and "
+                             f"{ys.shape}")
+        axes.plot(xs, ys, marker="o", label=label or None,
+                  color="tab:blue" if len(curves) == 1 else None)
+    if len(curves) > 1:
+        axes.legend(loc="best", fontsize=8)
     if marked is not None:
         axes.axvline(float(marked), color="tab:red", linestyle="--", linewidth=1,
                      label=f"chosen {xlabel} = {marked:g}")

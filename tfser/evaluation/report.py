@@ -67,6 +67,12 @@ def read_predictions(out_dir: str) -> pd.DataFrame:
     return pd.read_parquet(os.path.join(out_dir, PREDICTIONS_PARQUET))
 
 
+def read_metrics(out_dir: str) -> Dict[str, Any]:
+    """The ``metrics.json`` of an evaluation directory."""
+    with open(os.path.join(out_dir, METRICS_FILE), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def write_metrics(metrics: Mapping[str, Any], out_dir: str) -> str:
     """Writes ``metrics.json`` (strict JSON: undefined values are null)."""
     os.makedirs(out_dir, exist_ok=True)

@@ -281,6 +281,36 @@ def plot_sweep(row: Mapping[str, Any], path: str) -> str:
                             marked=sweep["chosen"])
 
 
+def plot_rows(figure: spec_lib.FigureSpec, outcomes: Mapping[str, Mapping[str, Any]],
+              rows: Mapping[str, Mapping[str, Any]], out_dir: str,
+              reference: Optional[str] = None) -> Optional[str]:
+    """A recipe figure: per class of ``per_class`` (and ``metric``) a curve of the test
+    figure of each row against its ``x``; None when none of its rows ran."""
+    from tfser.evaluation import plots  # pylint: disable=import-outside-toplevel
+    present = [(x, r) for x, r in zip(figure.x, figure.rows) if r in outcomes]
+    if not present:
+        return None
+    scores = [head_metrics(outcomes[r]["metrics"], rows[r]["head"], reference)
+              for _, r in present]
+    curves: Dict[str, List[float]] = {}
+    if figure.per_class:
+        for scope in scores:
+            for name in scope.get(figure.per_class) or {}:
+                curves.setdefault(name, [])
+        for name in curves:
+            curves[name] = [_number((s.get(figure.per_class) or {}).get(name))
+                            for s in scores]
+    if figure.metric:
+        curves[figure.metric] = [_number(s.get(figure.metric)) for s in scores]
+    return plots.plot_curves([x for x, _ in present], curves, os.path.join(out_dir, figure.file),
+                             xlabel=figure.xlabel, ylabel=figure.per_class or figure.metric,
+                             title=figure.title)
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def _classes_of(outcomes: Mapping[str, Mapping[str, Any]], rows: Sequence[Mapping[str, Any]],
                 head: str) -> Optional[List[str]]:
     """The class names of ``head`` in the first of ``rows`` whose evaluation has it."""
@@ -312,6 +342,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
         if "sweep" in row and not isinstance(row["sweep"]["chosen"], Mapping):
             name = f"{row['sweep']['name']}_sweep.png"
             figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
+    drawn = [(f, plot_rows(f, outcome_by_name, by_name, out_dir, reference))
+             for f in spec.figures]
     # Rows with one decision per utterance on the recipe's classes (a soft head's argmax;
     # against a reference, every row scored against it).
     # Pairs make sense between rows deciding among the same classes as the recipe's
@@ -338,6 +370,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
         "comparisons": None if comparisons is None else {
             "head": comparisons["head"], "pairs": comparisons["pairs"]},
         "selected": None, "notes": spec.notes, "skipped": [dict(e) for e in skipped],
+        "recipe_figures": [{"file": f.file, "title": f.title, "rows": list(f.rows)}
+                           for f, path in drawn if path is not None],
     }
     if reference is not None:
         results["reference"] = reference
@@ -424,6 +458,10 @@ def to_markdown(results: Mapping[str, Any]) -> str:
             lines.append("| " + " | ".join(f"{c:g}" for c in cells)
                          + f" | {_cell(point['dev'], False)} |")
         lines.append("")
+    for figure in results.get("recipe_figures") or []:
+        lines += [f"### {figure['title'] or figure['file']}", "",
+                  f"![{figure['file']}]({figure['file']}) (rows: "
+                  f"{', '.join(figure['rows'])})", ""]
     lines += ["### Runs and cost", "",
               "| row | experiment | head | runs | seconds | overrides | evaluation | "
               "confusion matrices |", "|---|---|---|---|---|---|---|---|"]

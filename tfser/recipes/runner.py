@@ -48,8 +48,12 @@ def _read_json(path: str) -> Optional[Any]:
         return json.load(handle)
 
 
-def synthetic_table(out_dir: str, seed: int, size: str) -> str:
-    """Generates (or reuses) the synthetic corpus and its table; returns the table dir."""
+def synthetic_table(out_dir: str, seed: int, size: str,
+                    fields: Optional[Mapping[str, Any]] = None) -> str:
+    """Generates (or reuses) the synthetic corpus and its table; returns the table dir.
+
+    ``fields`` change the named size's :class:`~tfser.synthetic.SynthConfig` (a
+    recipe's ``synthetic_corpus``, e.g. more continuous recordings)."""
     from tfser import annotations  # pylint: disable=import-outside-toplevel
     from tfser import corpora  # pylint: disable=import-outside-toplevel
     from tfser import synthetic  # pylint: disable=import-outside-toplevel
@@ -57,6 +61,12 @@ def synthetic_table(out_dir: str, seed: int, size: str) -> str:
     corpus_dir = os.path.join(out_dir, "corpus")
     table_dir = os.path.join(out_dir, "annotations")
     wanted = {"seed": seed, "size": size, "schema_version": annotations.SCHEMA_VERSION}
+    if fields:
+        wanted["fields"] = dict(fields)
+    try:
+        config = synthetic.SynthConfig.for_size(size, **dict(fields or {}))
+    except (TypeError, ValueError) as error:
+        raise UserError(f"bad synthetic_corpus of the recipe: {error}") from None
     stamp = os.path.join(out_dir, CORPUS_STAMP)
     found = _read_json(stamp)
     if found == wanted and os.path.isdir(table_dir):
@@ -65,9 +75,15 @@ def synthetic_table(out_dir: str, seed: int, size: str) -> str:
     if found is not None and found != wanted:
         raise UserError(f"{out_dir} holds a synthetic corpus made with {found}, not {wanted}; "
                         "use another --out or pass --overwrite")
-    synthetic.generate(corpus_dir, seed=seed, size=size, progress=True)
+    synthetic.generate(corpus_dir, seed=seed, progress=True, config=config)
     result = corpora.load_corpus("synthetic", corpus_dir)
-    annotations.save_table(result.table, table_dir)
+    table = result.table
+    if len(table.traces):
+        # Trace paths are relative to the table's directory: point them from annotations/
+        # to the arrays the generator wrote under corpus/.
+        table.traces["path"] = [os.path.relpath(table.resolve_trace(p), table_dir)
+                                for p in table.traces["path"]]
+    annotations.save_table(table, table_dir)
     atomic.write_json(stamp, wanted)
     return table_dir
 
@@ -323,8 +339,10 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     started = time.perf_counter()
     if table is None:
         table_dir = stages.run("corpus", "the embedded synthetic corpus",
-                               lambda: synthetic_table(out_dir, seed,
-                                                       SMOKE_SIZE if smoke else "default"))
+                               lambda: synthetic_table(
+                                   out_dir, seed, SMOKE_SIZE if smoke else "default",
+                                   spec.synthetic_corpus.get(SMOKE_SIZE if smoke
+                                                             else "default")))
     else:
         table_dir = stages.run("corpus", f"annotated table {table}", lambda: table)
     kind = "synthetic" if table is None else "table"
@@ -361,6 +379,12 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
             skipped += expanded["skipped"]
             run_dirs[row.name] = [o["chosen_run_dir"] for o in expanded["outcomes"]]
             continue
+        if row.sklearn is not None:
+            outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
+                                       lambda row=row: _run_sklearn_row(
+                                           spec, row, os.path.join(out_dir, "runs"),
+                                           outcomes)))
+            continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data: run_row(
                                        row, os.path.join(out_dir, "runs"), row_data, smoke,
@@ -386,13 +410,34 @@ def _folds(data_dir: str, folds: Any) -> List[str]:
         raise UserError(f"--folds: {error}") from None
 
 
+def _run_sklearn_row(spec: spec_lib.RecipeSpec, row: spec_lib.RowSpec, runs_dir: str,
+                     outcomes: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+    """A ``sklearn:`` row (:mod:`tfser.recipes.classical`) over the rows run before it;
+    their runs are evaluated on the fitting part beside their test evaluation."""
+    from tfser.recipes import classical  # pylint: disable=import-outside-toplevel
+    by_name = {o["name"]: o for o in outcomes}
+
+    def evaluate(name: str, part: str) -> str:
+        # Once per run and part in a recipe run (the multistage rows share their inputs).
+        done = by_name[name].setdefault("evaluated", {})
+        if part not in done:
+            run_dir = os.path.dirname(by_name[name]["eval_dir"])
+            eval_name = EVAL_DEV_DIR if part == "dev" else f"eval_{part}"
+            evaluation_of(run_dir, part, spec.row(name).checkpoint, eval_name)
+            done[part] = os.path.join(run_dir, eval_name)
+        return done[part]
+
+    return classical.run_row(row, os.path.join(runs_dir, row.name), by_name, evaluate)
+
+
 def _with_dependencies(spec: spec_lib.RecipeSpec, names: Sequence[str]
                        ) -> List[spec_lib.RowSpec]:
     """The named rows plus every row they reference (``{run:<row>}``), in recipe order."""
     wanted = set(names)
     for row in reversed(spec.rows):  # references point to earlier rows only
         if row.name in wanted:
-            needed = set(spec_lib.run_references(row.overrides)) - wanted
+            needed = (set(spec_lib.run_references(row.overrides))
+                      | set(row.sklearn.rows if row.sklearn is not None else ())) - wanted
             for name in sorted(needed):
                 print(f"also running row {name} (row {row.name} builds on it)", flush=True)
             wanted |= needed

@@ -47,17 +47,19 @@ import numpy as np
 import yaml
 
 from tfser.config import checks
+from tfser.recipes import classical
 
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "configs", "recipes")
 ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", "featurize",
-            "description", "checkpoint", "each_rater")
+            "description", "checkpoint", "each_rater", "sklearn")
 EACH_RATER_KEYS = ("view", "min_labels", "overrides")
 SWEEP_KEYS = ("name", "values", "grid", "random", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part", "goal")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
             "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
-            "tables", "reference", "synthetic_folds")
+            "tables", "reference", "synthetic_folds", "figures", "synthetic_corpus")
+FIGURE_KEYS = ("file", "title", "rows", "x", "xlabel", "per_class", "metric")
 TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes", "data")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
 
@@ -100,7 +102,8 @@ class SweepSpec:
     - ``values``: one swept number; templates use ``{value}`` and ``{complement}``
       (``1 - value``, 000's ``(1 - alpha) L_primary + alpha L_secondary``).
     - ``grid``: the cartesian product of named values, in the order written; templates
-      use the names (``{batch_size}``).
+      use the names (``{batch_size}``) and ``{complement}``, 1 minus the sum of the
+      point's values (003's MTL1: ``gamma = 1 - alpha - beta``).
     - ``random``: ``n`` points drawn uniformly from named ``[low, high]`` ranges with a
       fixed seed (the paper 003 search); templates use the names.
 
@@ -146,7 +149,9 @@ class SweepSpec:
     def point_overrides(self, point: Any) -> Tuple[str, ...]:
         """The overrides of one point."""
         if isinstance(point, Mapping):
-            fields = dict(point)
+            # ``{complement}`` of a grid or random point is 1 minus the sum of its values:
+            # paper 003's MTL1 weights (alpha, beta, 1 - alpha - beta).
+            fields = {"complement": round(1.0 - sum(point.values()), 10), **point}
         else:
             fields = {"value": point, "complement": round(1.0 - point, 10)}
         return tuple(t.format(**fields) for t in self.overrides)
@@ -347,10 +352,13 @@ class RowSpec:
     featurize: Mapping[str, str] = dataclasses.field(default_factory=dict)
     checkpoint: str = "best"
     each_rater: Optional[EachRaterSpec] = None
+    sklearn: Optional[classical.SklearnSpec] = None
 
     @classmethod
     def from_dict(cls, data: Any, where: str, default_head: str) -> "RowSpec":
         _check_keys(data, ROW_KEYS, where)
+        if isinstance(data, Mapping) and data.get("sklearn") is not None:
+            return cls._sklearn_row(data, where, default_head)
         name, experiment = data.get("name"), data.get("experiment")
         for key, value in (("name", name), ("experiment", experiment)):
             if not isinstance(value, str) or not value:
@@ -376,6 +384,67 @@ class RowSpec:
                    sweep=None if sweep is None else SweepSpec.from_dict(
                        sweep, f"{where}.sweep", head),
                    head=head, description=str(data.get("description", "")))
+
+    @classmethod
+    def _sklearn_row(cls, data: Mapping[str, Any], where: str,
+                     default_head: str) -> "RowSpec":
+        """A row fitted by scikit-learn (:mod:`tfser.recipes.classical`): no experiment."""
+        extra = [k for k in ("experiment", "config_files", "overrides", "sweep", "featurize",
+                             "checkpoint", "each_rater") if data.get(k) is not None]
+        if extra:
+            _fail(where, f"a sklearn row takes no {extra} (it trains no network)")
+        name = data.get("name")
+        if not isinstance(name, str) or not name or name.startswith("/") or \
+                ".." in name.split("/") or "" in name.split("/"):
+            _fail(f"{where}.name", f"must be a relative name like a/b, got {name!r}")
+        spec = classical.SklearnSpec.from_dict(data["sklearn"], f"{where}.sklearn")
+        return cls(name=name, experiment=spec.label, head=str(data.get("head", default_head)),
+                   description=str(data.get("description", "")), sklearn=spec)
+
+
+@dataclasses.dataclass(frozen=True)
+class FigureSpec:
+    """A figure over rows (paper 003's Fig. 3: CCC per attribute against stages).
+
+    Attributes:
+      file: PNG file name in the recipe's output directory.
+      title: Figure title.
+      rows: The rows, one x value each.
+      x: The x value of each row.
+      xlabel: Name of the x axis.
+      per_class: A per-class mapping of the pooled metrics (one curve per class),
+        e.g. ``ccc``.
+      metric: A pooled scalar drawn as one more curve (e.g. ``mean_ccc``).
+    """
+
+    file: str
+    rows: Tuple[str, ...]
+    x: Tuple[float, ...]
+    title: str = ""
+    xlabel: str = ""
+    per_class: str = ""
+    metric: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, row_names) -> "FigureSpec":
+        _check_keys(data, FIGURE_KEYS, where)
+        file = data.get("file")
+        if not isinstance(file, str) or not file.endswith(".png") or "/" in file:
+            _fail(f"{where}.file", f"must be a PNG file name like fig3.png, got {file!r}")
+        rows = _strings(data.get("rows"), f"{where}.rows")
+        unknown = [r for r in rows if r not in row_names]
+        if not rows or unknown:
+            _fail(f"{where}.rows", f"must list rows of the recipe; unknown: {unknown}")
+        x = data.get("x")
+        if not isinstance(x, (list, tuple)) or len(x) != len(rows) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in x):
+            _fail(f"{where}.x", f"must be one number per row ({len(rows)}), got {x!r}")
+        if not data.get("per_class") and not data.get("metric"):
+            _fail(where, "needs per_class or metric (what to draw)")
+        return cls(file=file, rows=rows, x=tuple(float(v) for v in x),
+                   title=str(data.get("title", "")), xlabel=str(data.get("xlabel", "")),
+                   per_class=str(data.get("per_class", "")),
+                   metric=str(data.get("metric", "")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -503,6 +572,9 @@ class RecipeSpec:
     tables: Tuple[TableSpec, ...] = ()
     reference: Optional[str] = None
     synthetic_folds: Any = "all"
+    figures: Tuple[FigureSpec, ...] = ()
+    synthetic_corpus: Mapping[str, Mapping[str, Any]] = dataclasses.field(
+        default_factory=dict)
     path: str = ""
 
     def row(self, name: str) -> RowSpec:
@@ -529,6 +601,7 @@ class RecipeSpec:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             _fail(f"{where}: rows", f"duplicate row names {duplicates}")
+        _check_stacked(rows, where)
         for index, row in enumerate(rows):
             for ref in run_references(row.overrides):
                 if ref not in names[:index]:
@@ -558,7 +631,12 @@ class RecipeSpec:
                                                 f"{where}: synthetic_overrides"),
                    tables=tuple(TableSpec.from_dict(t, f"{where}: tables.{i}", names)
                                 for i, t in enumerate(data.get("tables") or ())),
-                   reference=reference, path=os.path.abspath(path),
+                   reference=reference,
+                   figures=tuple(FigureSpec.from_dict(f, f"{where}: figures.{i}", names)
+                                 for i, f in enumerate(data.get("figures") or ())),
+                   synthetic_corpus=_synthetic_corpus(data.get("synthetic_corpus"),
+                                                      f"{where}: synthetic_corpus"),
+                   path=os.path.abspath(path),
                    synthetic_folds=_fold_selection(data.get("synthetic_folds", "all"),
                                                    f"{where}: synthetic_folds"))
 
@@ -571,6 +649,34 @@ def _fold_selection(value: Any, where: str) -> Any:
             isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
         return tuple(value)
     _fail(where, f"must be 'all' or a list of fold names or indices, got {value!r}")
+
+
+def _check_stacked(rows: Tuple[RowSpec, ...], where: str) -> None:
+    """A sklearn row stacks rows that come before it (they run first)."""
+    seen = set()
+    for index, row in enumerate(rows):
+        if row.sklearn is not None:
+            later = [r for r in row.sklearn.rows if r not in seen]
+            if later:
+                _fail(f"{where}: rows.{index}.sklearn.rows", f"{later} must be rows listed "
+                                                             f"before {row.name!r}")
+        seen.add(row.name)
+
+
+SIZES = ("default", "small")
+
+
+def _synthetic_corpus(data: Any, where: str) -> Dict[str, Dict[str, Any]]:
+    """Per synthetic corpus size (``default``, ``small`` under --smoke), fields of
+    :class:`tfser.synthetic.SynthConfig` this recipe changes (e.g. more continuous
+    recordings); the other recipes keep the default corpus."""
+    _check_keys(data or {}, SIZES, where)
+    out = {}
+    for size, fields in (data or {}).items():
+        if not isinstance(fields, Mapping):
+            _fail(f"{where}.{size}", f"must map SynthConfig fields to values, got {fields!r}")
+        out[size] = dict(fields)
+    return out
 
 
 def recipe_path(name_or_path: str) -> str:

@@ -127,6 +127,39 @@ EXPERIMENTS.update({
         {"name": "rater", "params": {"rater_mode": "embedding"}}),
 })
 
+# Paper 003: LSTM 256 -> 128 -> 64 with dropout 0.4 over 10 Hz frames of continuous
+# recordings, one ``traces`` head of three attributes (arousal, valence, liking) trained
+# with CCCL_tot = alpha (1 - CCC_aro) + beta (1 - CCC_val) + gamma (1 - CCC_lik); RMSprop
+# 5e-4, batch 34, 50 epochs. The paper keeps the last model of 50 epochs; early stopping
+# is off (patience 0) and the recipe evaluates the last checkpoint.
+_LSTM_003 = {"type": "lstm_seq", "params": {"units": [256, 128, 64], "dropout": 0.4}}
+_TRAINING_003 = {"optimizer": {"name": "rmsprop", "learning_rate": 5e-4}, "batch_size": 34,
+                 "epochs": 50, "early_stopping": {"monitor": "val_loss", "patience": 0}}
+# The weights (alpha, beta, gamma) of each Table 2 loss; MTL2 is the paper's best.
+WEIGHTS_003 = {"stl_arousal": (1.0, 0.0, 0.0), "stl_valence": (0.0, 1.0, 0.0),
+               "stl_liking": (0.0, 0.0, 1.0), "mtl": (0.7, 0.2, 1.0)}
+# Feature sets of the synthetic corpus's continuous recordings (the audio functionals
+# and the facial action units); Table 2 of the paper uses the action units (FAUs).
+FEATURES_003 = {"au": ["au"], "egemaps": ["windowed_egemaps_003"],
+                "egemaps+au": ["windowed_egemaps_003", "au"]}
+
+
+def _experiment_003(loss: str, features: str) -> Dict[str, Any]:
+    weights = list(WEIGHTS_003[loss])
+    return {"name": f"003_{loss}_{features}",
+            "description": f"Paper 003: LSTM 256-128-64 on {features} (several sets are "
+                           f"concatenated: early fusion), CCC loss with (alpha, beta, gamma) "
+                           f"= {tuple(weights)}; data from configs/featurize/synthetic_003.yaml",
+            "features": list(FEATURES_003[features]),
+            "model": {"name": f"{loss}_003", "trunk": _LSTM_003,
+                      "heads": [{"name": "traces", "loss": "ccc",
+                                 "loss_params": {"attribute_weights": weights}}]},
+            **_TRAINING_003}
+
+
+EXPERIMENTS.update({f"003_{loss}_{features}": _experiment_003(loss, features)
+                    for loss in WEIGHTS_003 for features in FEATURES_003})
+
 # Trunk params that make each registered architecture tiny for --smoke.
 SMOKE_TRUNK_PARAMS: Dict[str, Dict[str, Any]] = {
     "dnn": {"units": [8]},
