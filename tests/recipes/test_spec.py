@@ -83,6 +83,13 @@ BASE = {"name": "x", "featurize": {"synthetic": "configs/featurize/synthetic_000
      r"rows.0.overrides.*\{run:b\} must name a row listed before 'a'$"),
     ({"rows": [{"name": "a", "experiment": "e", "overrides": ["m.init_from={run:zz}"]}]},
      r"\{run:zz\} must name a row listed before 'a' \(no row 'zz'"),
+    ({"rows": [{"name": "a", "experiment": "e", "featurize": {"table": "t.yaml"}}]},
+     r"rows.0.featurize.synthetic: must name .* \(or give overrides of the recipe's\)"),
+    ({"rows": [{"name": "a", "experiment": "e", "featurize": {"overrides": "x=1"}}]},
+     r"rows.0.featurize.overrides"),
+    ({"attention": {"rows": ["zz"]}}, r"attention.rows: must list rows .*\['zz'\]"),
+    ({"attention": {"rows": ["a"], "utterances": 0}}, r"attention.utterances: must be an "
+                                                      r"integer >= 1"),
 ])
 def test_bad_recipes_name_the_key(tmp_path, change, message):
     with pytest.raises(spec_lib.RecipeError, match=message):
@@ -153,3 +160,20 @@ def test_selected_rows_bring_the_rows_they_build_on(tmp_path, capsys):
     assert [r.name for r in runner._with_dependencies(recipe, ["d"])] == ["a", "b", "c", "d"]
     assert "also running row c (row d builds on it)" in capsys.readouterr().out
     assert [r.name for r in runner._with_dependencies(recipe, ["b"])] == ["b"]
+
+
+def test_rows_may_override_the_featurize_config_and_the_synthetic_overrides(tmp_path):
+    from tfser.recipes import runner  # pylint: disable=import-outside-toplevel
+    recipe = spec_lib.load_recipe(_write(tmp_path, {**BASE, "rows": [
+        {"name": "a", "experiment": "e", "featurize": {"overrides": ["select.labelled_by=x"]},
+         "synthetic_overrides": ["epochs=1"]}], "attention": {"rows": ["a"]}}))
+    row = recipe.row("a")
+    assert row.featurize == {"overrides": ("select.labelled_by=x",)}
+    assert row.synthetic_overrides == ("epochs=1",)
+    assert recipe.attention == spec_lib.AttentionSpec(rows=("a",), utterances=3)
+    main = ("/c/main.yaml", ())
+    assert runner._row_config(row, recipe, "synthetic", main) == (
+        "/c/main.yaml", ("select.labelled_by=x",))
+    assert runner.featurized_name("main", ("select.labelled_by=x", "a={b: [1, 2]}")) == \
+        "main+select.labelled_by=x+a=-b-1-2-"
+    assert runner.featurized_name("main") == "main"

@@ -252,8 +252,9 @@ def _classes_of(outcomes: Mapping[str, Mapping[str, Any]], rows: Sequence[Mappin
 
 def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
                   out_dir: str, command: str, table_dir: str, data_dir: str, corpus: str,
-                  seconds: float) -> Dict[str, Any]:
-    """Assembles and writes results.json and results.md; returns the results dict."""
+                  seconds: float, attention: Optional[str] = None) -> Dict[str, Any]:
+    """Assembles and writes results.json and results.md; returns the results dict
+    (``attention``: the path of the recipe's attention figure, listed under figures)."""
     from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
     info = dataset_info.read_info(data_dir)
     reference = spec.reference
@@ -268,6 +269,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
         if "sweep" in row and not isinstance(row["sweep"]["chosen"], Mapping):
             name = f"{row['sweep']['name']}_sweep.png"
             figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
+    if attention is not None:
+        figures["attention"] = attention
     # Rows with one decision per utterance on the recipe's classes (a soft head's argmax;
     # against a reference, every row scored against it).
     # Pairs make sense between rows deciding among the same classes as the recipe's
@@ -294,6 +297,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
             "head": comparisons["head"], "pairs": comparisons["pairs"]},
         "selected": None, "notes": spec.notes,
     }
+    if attention is not None:
+        results["attention_rows"] = list(spec.attention.rows)
     if reference is not None:
         results["reference"] = reference
     atomic.write_json(os.path.join(out_dir, RESULTS_JSON), results)
@@ -379,6 +384,13 @@ def to_markdown(results: Mapping[str, Any]) -> str:
             lines.append("| " + " | ".join(f"{c:g}" for c in cells)
                          + f" | {_cell(point['dev'], False)} |")
         lines.append("")
+    if "attention" in results["figures"]:
+        figure = results["figures"]["attention"]
+        rows = ", ".join(results.get("attention_rows") or [])
+        lines += ["### Attention weights", "",
+                  f"Attention weights over time of {rows} on the same test utterances, "
+                  f"under each spectrogram (a fused row: one curve per encoder): "
+                  f"![attention]({figure})", ""]
     lines += ["### Runs and cost", "",
               "| row | experiment | head | runs | seconds | overrides | evaluation | "
               "confusion matrices |", "|---|---|---|---|---|---|---|---|"]
