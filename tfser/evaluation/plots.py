@@ -163,16 +163,20 @@ def plot_attention_comparison(utterances, path: str, frame_rate_hz: float = 100.
         top.set_title(f"{utterance['utt_id']} (label {utterance.get('label') or '-'})",
                       fontsize=9)
         top.set_ylabel("bin" if column == 0 else "")
+        highest = 0.0
         for name, entry in utterance["models"].items():
             weights = entry["weights"]
             curves = weights if isinstance(weights, (list, tuple)) else [weights]
             for index, curve in enumerate(curves):
                 curve = np.asarray(curve, dtype=np.float64).reshape(-1)
+                highest = max(highest, float(curve.max(initial=0.0)))
                 edges = np.linspace(0.0, seconds, curve.size + 1)
                 label = name if len(curves) == 1 else f"{name} (encoder {index + 1})"
                 bottom.stairs(curve, edges, label=f"{label}: {entry.get('predicted', '?')}",
                               linestyle="-" if index == 0 else "--")
         bottom.set_xlim(0, seconds)
+        # Head room for the legend above the curves.
+        bottom.set_ylim(0, max(highest, 1e-6) * 1.7)
         bottom.set_xlabel("time (s)")
         bottom.set_ylabel("attention weight" if column == 0 else "")
         bottom.legend(fontsize=6, loc="upper right", title="model: predicted",
