@@ -157,6 +157,35 @@ def test_trunks_save_restore_freeze_and_fuse(tmp_path):
     assert weights.shape == (4, 3)
 
 
+def test_attention_models_read_every_fused_trunk(tmp_path):
+    """Paper 001's figure: a fused model has one attention read-out per restored trunk,
+    equal to that trunk's own, summing to 1 over real frames and 0 on padding."""
+    keras.utils.set_random_seed(3)
+    heads = [{"name": "primary", "kind": "hard", "units": 3}]
+    trunks = [models.get_trunk(models.build_model(model_config("cnn_blstm_attention", heads)))
+              for _ in range(2)]
+    for index, trunk in enumerate(trunks):
+        models.save_trunk(trunk, tmp_path / f"t{index}.keras")
+    restored = [models.load_trunk(tmp_path / f"t{i}.keras") for i in range(2)]
+    path = str(tmp_path / "fused.keras")
+    models.fuse_trunks(restored, heads).save(path)
+    fused = keras.saving.load_model(path)
+    lengths = [40, 17]
+    x, _ = _trunk_batch(lengths, seed=4)
+    readouts = models.attention_models(fused)
+    assert len(readouts) == 2 and models.attention_model(fused).name == readouts[0].name
+    real = [-(-length // 16) for length in lengths]  # 001's time strides: 16
+    for readout, trunk in zip(readouts, restored):
+        weights = np.asarray(readout({k: x[k] for k in readout.input}, training=False))
+        np.testing.assert_allclose(weights, models.attention_model(trunk)(x, training=False),
+                                   atol=1e-6)
+        for row, count in enumerate(real):
+            np.testing.assert_allclose(weights[row, :count].sum(), 1.0, atol=1e-5)
+            np.testing.assert_array_equal(weights[row, count:], 0.0)
+    with pytest.raises(ValueError, match="no AttentionPooling"):
+        models.attention_models(models.build_model(model_config("dnn", heads)))
+
+
 def test_fuse_rejects_conflicting_inputs():
     keras.utils.set_random_seed(0)
     first = models.get_trunk(models.build_model(model_config("dnn", [PRIMARY])))

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 
+import numpy as np
 import pytest
 import yaml
 
@@ -230,3 +231,64 @@ def test_recipe_003_smoke_stacks_svr_on_development_predictions(tmp_path):
     assert os.path.isfile(os.path.join(out, "fig3_stages.png"))
     text = open(os.path.join(out, "results.md"), encoding="utf-8").read()
     assert "fig3_stages.png" in text and "| late_svr" in text
+
+
+@pytest.fixture(scope="module")
+def smoke_001(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("reproduce") / "001")
+    return out, runner.reproduce("001", out, smoke=True, workers=1)
+
+
+def test_recipe_001_smoke_scores_every_row_on_the_same_test_utterances(smoke_001):
+    out, results = smoke_001
+    rows = {row["name"]: row for row in results["rows"]}
+    assert len(rows) == 14 and results["reference"] == "emotion"
+    assert rows["mlee_only/all"]["head"] == "emotion_exists"
+    # Training set "dominant" is featurized without the utterances lacking a dominant
+    # target emotion; "all" keeps them (hard label masked).
+    assert rows["baseline/soft/dominant"]["data_dir"].endswith(
+        "synthetic_001_recipe+select.labelled_by=emotion")
+    assert rows["baseline/soft/all"]["data_dir"].endswith("synthetic_001_recipe")
+    # Hard, soft and MLEE-only rows: the same test utterances against the hard label.
+    assert len({row["n"] for row in rows.values()}) == 1 and rows["mlee_only/all"]["n"] > 0
+    # Two-stage rows name the run directory of the row they build on.
+    assert f"model.trunk.init_from={os.path.join(out, 'runs', 'mlee_only', 'all')}" in \
+        rows["mlee_pretrain/hard/all"]["overrides"]
+    # The synthetic-corpus narrowing applies to new encoders only.
+    assert any(o.startswith("model.trunk.params=") for o in rows["mlee_only/all"]["overrides"])
+    assert not any(o.startswith("model.trunk.params=")
+                   for o in rows["mlee_fusion/soft/all"]["overrides"])
+    tables = results["tables"]
+    assert [t["rows"][0]["name"] for t in tables] == ["baseline/hard/dominant",
+                                                      "baseline/hard/all"]
+    assert tables[1]["rows"][-1]["published"]["UA"] == pytest.approx(0.654)
+    assert results["figures"]["attention"] == "attention.png"
+    assert os.path.getsize(os.path.join(out, "attention.png")) > 0
+    with open(os.path.join(out, "results.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    assert "![attention](attention.png)" in text and "| mlee_fusion/soft/all" in text
+
+
+def _fold_trunks(run_dir):
+    """The trunk models of a (one-fold) cross-validation's best checkpoint."""
+    import keras
+    from tfser.training import run_dir as run_dir_lib
+    fold_dir = glob.glob(os.path.join(run_dir, "folds", "*"))[0]
+    model = keras.saving.load_model(run_dir_lib.checkpoint_path(fold_dir, "best"),
+                                    compile=False)
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+
+
+@pytest.mark.parametrize("row, sources", [
+    ("mlee_pretrain/soft/dominant", ["mlee_only/dominant"]),
+    ("mlee_fusion/hard/all", ["mlee_only/all", "baseline/hard/all"])])
+def test_recipe_001_two_stage_rows_keep_the_frozen_trunks_they_restore(smoke_001, row,
+                                                                        sources):
+    out, _ = smoke_001
+    trained = _fold_trunks(os.path.join(out, "runs", row))
+    assert len(trained) == len(sources)
+    for trunk, source in zip(trained, sources):
+        (original,) = _fold_trunks(os.path.join(out, "runs", source))
+        assert len(trunk.weights) == len(original.weights) > 0
+        for got, want in zip(trunk.get_weights(), original.get_weights()):
+            np.testing.assert_array_equal(got, want)

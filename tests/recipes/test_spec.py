@@ -93,6 +93,13 @@ BASE = {"name": "x", "featurize": {"synthetic": "configs/featurize/synthetic_000
      "give sweep or each_rater, not both"),
     ({"tables": [{"title": "t", "rows": ["a"], "data": True, "marks": "a",
                   "columns": [{"metric": "labelled"}]}]}, "a data table has no marks"),
+    ({"rows": [{"name": "a", "experiment": "e", "featurize": {"table": "t.yaml"}}]},
+     r"rows.0.featurize.synthetic: must name .* \(or give overrides of the recipe's\)"),
+    ({"rows": [{"name": "a", "experiment": "e", "featurize": {"overrides": "x=1"}}]},
+     r"rows.0.featurize.overrides"),
+    ({"attention": {"rows": ["zz"]}}, r"attention.rows: must list rows .*\['zz'\]"),
+    ({"attention": {"rows": ["a"], "utterances": 0}}, r"attention.utterances: must be an "
+                                                      r"integer >= 1"),
 ])
 def test_bad_recipes_name_the_key(tmp_path, change, message):
     with pytest.raises(spec_lib.RecipeError, match=message):
@@ -204,3 +211,20 @@ def test_fold_selection_names_the_folds_and_the_report_says_how_many(data_002):
         f"{len(names)} fold(s)"
     assert runner.command_line("002", "o", None, False, 0, folds=["0", "1"]) == \
         "tfser-reproduce --recipe=002 --out=o --folds=0,1"
+
+
+def test_rows_may_override_the_featurize_config_and_the_synthetic_overrides(tmp_path):
+    from tfser.recipes import runner  # pylint: disable=import-outside-toplevel
+    recipe = spec_lib.load_recipe(_write(tmp_path, {**BASE, "rows": [
+        {"name": "a", "experiment": "e", "featurize": {"overrides": ["select.labelled_by=x"]},
+         "synthetic_overrides": ["epochs=1"]}], "attention": {"rows": ["a"]}}))
+    row = recipe.row("a")
+    assert row.featurize == {"overrides": ("select.labelled_by=x",)}
+    assert row.synthetic_overrides == ("epochs=1",)
+    assert recipe.attention == spec_lib.AttentionSpec(rows=("a",), utterances=3)
+    main = ("/c/main.yaml", ())
+    assert runner._row_config(row, recipe, "synthetic", main) == (
+        "/c/main.yaml", ("select.labelled_by=x",))
+    assert runner.featurized_name("main", ("select.labelled_by=x", "a={b: [1, 2]}")) == \
+        "main+select.labelled_by=x+a=-b-1-2-"
+    assert runner.featurized_name("main") == "main"

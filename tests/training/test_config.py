@@ -15,7 +15,11 @@ EXPERIMENT_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", 
 
 @pytest.mark.parametrize("name", sorted(config_lib.EXPERIMENTS))
 def test_every_registered_experiment_resolves_and_round_trips(name):
-    config = training.resolve_config(name, data_dir="somewhere")
+    # Two-stage experiments (paper 001) name their first stage when they run.
+    trunk = config_lib.EXPERIMENTS[name]["model"]["trunk"]
+    overrides = [f"model.trunk.{key}={value}" for key, value in
+                 (("init_from", "runs/a"), ("fuse", "[runs/a, runs/b]")) if key in trunk]
+    config = training.resolve_config(name, data_dir="somewhere", overrides=overrides)
     assert config.name == name and config.data_dir == "somewhere"
     assert training.ExperimentConfig.from_dict(config.to_dict()) == config
 
@@ -45,6 +49,35 @@ def test_paper_003_experiments_follow_the_paper():
     stl = training.resolve_config("003_stl_valence_egemaps+au")
     assert tuple(stl.model["heads"][0]["loss_params"]["attribute_weights"]) == (0.0, 1.0, 0.0)
     assert tuple(stl.features) == ("windowed_egemaps_003", "au")
+
+
+@pytest.mark.parametrize("name, head, rate, trunk", [
+    ("001_soft", "emotion_soft", 5e-4, {}),
+    ("001_mlee", "emotion_exists", 2e-4, {}),
+    ("001_mlee_pretrain_hard", "emotion", 1e-4, {"init_from": "runs/mlee"}),
+    ("001_mlee_pretrain_soft", "emotion_soft", 1e-4, {"init_from": "runs/mlee"}),
+    ("001_mlee_fusion_hard", "emotion", 5e-5, {"fuse": ["runs/mlee", "runs/hard"]}),
+    ("001_mlee_fusion_soft", "emotion_soft", 5e-5, {"fuse": ["runs/mlee", "runs/soft"]})])
+def test_paper_001_experiments_use_its_learning_rates_and_class_weights(name, head, rate,
+                                                                        trunk):
+    overrides = [f"model.trunk.{k}={v}".replace("'", "") for k, v in trunk.items()]
+    config = training.resolve_config(name, overrides=overrides)
+    assert config.head_names == (head,) and config.optimizer.learning_rate == rate
+    assert dict(config.class_weighting) == {head: True} and config.batch_size == 16
+    assert config.model["heads"][0]["hidden"] == (64,)
+    if trunk:
+        got = config.model["trunk"]
+        assert got["freeze"] is True and got.get("init_from") == trunk.get("init_from")
+        assert list(got.get("fuse") or []) == trunk.get("fuse", [])
+
+
+@pytest.mark.parametrize("name, key", [("001_mlee_pretrain_soft", "init_from"),
+                                       ("001_mlee_fusion_hard", "fuse")])
+def test_two_stage_experiment_without_its_first_stage_says_what_to_pass(name, key):
+    with pytest.raises(ValueError,
+                       match=rf"model.trunk.{key}: names no first-stage run; pass "
+                             rf"--params_override=model.trunk.{key}="):
+        training.resolve_config(name)
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(EXPERIMENT_DIR, "*.yaml"))))

@@ -150,3 +150,66 @@ def plot_curves(x, curves: Mapping[str, Sequence[float]], path: str, xlabel: str
     if title:
         axes.set_title(title)
     return _save(figure, path)
+
+
+def plot_attention_comparison(utterances, path: str, frame_rate_hz: float = 100.0,
+                              title: Optional[str] = None) -> str:
+    """Writes several models' attention over time on the same utterances as PNG.
+
+    One column per utterance: its spectrogram on top and, under it, each model's
+    attention weights as a step curve over the same time axis (paper 001's Fig. 3).
+
+    Args:
+      utterances: A list of dicts with ``utt_id``, ``frames`` ``[T, F]``, ``label``
+        (the reference class name or None) and ``models``: model name -> ``{"weights":
+        [T'] or a list of them (a fused model: one per trunk), "predicted": class}``.
+        Each weight vector covers the real frames only; step ``k`` spans input frames
+        ``k T / T'`` to ``(k + 1) T / T'``.
+      path: Output ``.png`` path.
+      frame_rate_hz: Input frames per second (the time axis is in seconds).
+      title: Optional figure title.
+
+    Returns:
+      ``path``.
+
+    Raises:
+      ValueError: No utterances, or an utterance without models.
+    """
+    if not utterances:
+        raise ValueError("plot_attention_comparison needs at least one utterance")
+    figure = Figure(figsize=(4.2 * len(utterances), 5.0))
+    axes = figure.subplots(2, len(utterances), squeeze=False,
+                           gridspec_kw={"height_ratios": [2, 3]})
+    for column, utterance in enumerate(utterances):
+        if not utterance.get("models"):
+            raise ValueError(f"utterance {utterance.get('utt_id')} has no model weights")
+        frames = np.asarray(utterance["frames"], dtype=np.float64)
+        seconds = frames.shape[0] / frame_rate_hz
+        top, bottom = axes[0][column], axes[1][column]
+        top.imshow(frames.T, origin="lower", aspect="auto", cmap="magma",
+                   interpolation="nearest", extent=(0, seconds, 0, frames.shape[1]))
+        top.set_title(f"{utterance['utt_id']} (label {utterance.get('label') or '-'})",
+                      fontsize=9)
+        top.set_ylabel("bin" if column == 0 else "")
+        highest = 0.0
+        for name, entry in utterance["models"].items():
+            weights = entry["weights"]
+            curves = weights if isinstance(weights, (list, tuple)) else [weights]
+            for index, curve in enumerate(curves):
+                curve = np.asarray(curve, dtype=np.float64).reshape(-1)
+                highest = max(highest, float(curve.max(initial=0.0)))
+                edges = np.linspace(0.0, seconds, curve.size + 1)
+                label = name if len(curves) == 1 else f"{name} (encoder {index + 1})"
+                bottom.stairs(curve, edges, label=f"{label}: {entry.get('predicted', '?')}",
+                              linestyle="-" if index == 0 else "--")
+        bottom.set_xlim(0, seconds)
+        # Head room for the legend above the curves.
+        bottom.set_ylim(0, max(highest, 1e-6) * 1.7)
+        bottom.set_xlabel("time (s)")
+        bottom.set_ylabel("attention weight" if column == 0 else "")
+        bottom.legend(fontsize=6, loc="upper right", title="model: predicted",
+                      title_fontsize=6)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return _save(figure, path)

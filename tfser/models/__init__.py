@@ -20,12 +20,14 @@ from tfser.models.class_weighting import (apply_class_weights, existence_weights
                                           fold_class_weights, takes_existence_weights,
                                           with_existence_weights)
 from tfser.models.config import FeatureInput, HeadConfig, ModelConfig, TrunkConfig
-from tfser.models.factory import (attention_model, build_model, compile_kwargs, freeze,
+from tfser.models.factory import (attention_model, attention_models, build_model,
+                                  compile_kwargs, freeze,
                                   fuse_trunks, get_trunk, load_trunk, save_trunk,
                                   uncertainty_weights)
 
 __all__ = ["FeatureInput", "HeadConfig", "ModelConfig", "TrunkConfig",
-           "apply_class_weights", "attention_model", "build_model", "compile_kwargs",
+           "apply_class_weights", "attention_model", "attention_models", "build_model",
+           "compile_kwargs",
            "existence_weights", "fold_class_weights", "freeze", "fuse_trunks", "get_trunk",
            "load_trunk", "save_trunk", "takes_existence_weights", "uncertainty_weights",
            "with_existence_weights"]

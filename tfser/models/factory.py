@@ -179,7 +179,7 @@ def attention_model(model: keras.Model) -> keras.Model:
     Args:
       model: A trunk with an :class:`~tfser.models.layers.AttentionPooling` layer
         (``cnn_blstm_attention``, ``blstm_dnn_attention``), or a model containing such
-        a trunk (the first one found).
+        a trunk (the first one found; :func:`attention_models` gives every one).
 
     Returns:
       A model taking the trunk's inputs (same dict keys) and returning the weights,
@@ -189,10 +189,22 @@ def attention_model(model: keras.Model) -> keras.Model:
     Raises:
       ValueError: No attention pooling in the model.
     """
-    for owner, layer in _walk(model):
-        if isinstance(layer, AttentionPooling):
-            return keras.Model(owner.input, layer.output[1], name=f"{owner.name}_attention")
-    raise ValueError(f"model '{model.name}' has no AttentionPooling layer")
+    return attention_models(model)[0]
+
+
+def attention_models(model: keras.Model) -> List[keras.Model]:
+    """One attention read-out (as :func:`attention_model`) per attention pooling layer, in
+    the order the trunks appear: a fused model (paper 001's MLEE fusion) has one per
+    restored trunk, a sub-model on that trunk's layer named ``attention``.
+
+    Raises:
+      ValueError: No attention pooling in the model.
+    """
+    found = [keras.Model(owner.input, layer.output[1], name=f"{owner.name}_attention")
+             for owner, layer in _walk(model) if isinstance(layer, AttentionPooling)]
+    if not found:
+        raise ValueError(f"model '{model.name}' has no AttentionPooling layer")
+    return found
 
 
 def _walk(model: keras.Model):

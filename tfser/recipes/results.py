@@ -324,9 +324,11 @@ def _classes_of(outcomes: Mapping[str, Mapping[str, Any]], rows: Sequence[Mappin
 def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
                   out_dir: str, command: str, table_dir: str, data_dir: str, corpus: str,
                   seconds: float, skipped: Sequence[Mapping[str, Any]] = (),
-                  folds: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+                  folds: Optional[Sequence[str]] = None,
+                  attention: Optional[str] = None) -> Dict[str, Any]:
     """Assembles and writes results.json and results.md; returns the results dict
-    (``skipped``: raters an ``each_rater`` row left out, with the reason)."""
+    (``skipped``: raters an ``each_rater`` row left out, with the reason; ``attention``:
+    the path of the recipe's attention figure, listed under figures)."""
     from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
     info = dataset_info.read_info(data_dir)
     reference = spec.reference
@@ -344,6 +346,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
             figures[row["name"]] = plot_sweep(row, os.path.join(out_dir, name))
     drawn = [(f, plot_rows(f, outcome_by_name, by_name, out_dir, reference))
              for f in spec.figures]
+    if attention is not None:
+        figures["attention"] = attention
     # Rows with one decision per utterance on the recipe's classes (a soft head's argmax;
     # against a reference, every row scored against it).
     # Pairs make sense between rows deciding among the same classes as the recipe's
@@ -373,6 +377,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
         "recipe_figures": [{"file": f.file, "title": f.title, "rows": list(f.rows)}
                            for f, path in drawn if path is not None],
     }
+    if attention is not None:
+        results["attention_rows"] = list(spec.attention.rows)
     if reference is not None:
         results["reference"] = reference
     atomic.write_json(os.path.join(out_dir, RESULTS_JSON), results)
@@ -462,6 +468,13 @@ def to_markdown(results: Mapping[str, Any]) -> str:
         lines += [f"### {figure['title'] or figure['file']}", "",
                   f"![{figure['file']}]({figure['file']}) (rows: "
                   f"{', '.join(figure['rows'])})", ""]
+    if "attention" in results["figures"]:
+        figure = results["figures"]["attention"]
+        rows = ", ".join(results.get("attention_rows") or [])
+        lines += ["### Attention weights", "",
+                  f"Attention weights over time of {rows} on the same test utterances, "
+                  f"under each spectrogram (a fused row: one curve per encoder): "
+                  f"![attention]({figure})", ""]
     lines += ["### Runs and cost", "",
               "| row | experiment | head | runs | seconds | overrides | evaluation | "
               "confusion matrices |", "|---|---|---|---|---|---|---|---|"]

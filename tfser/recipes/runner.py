@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shlex
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -39,6 +40,7 @@ EVAL_DIR = "eval"
 EVAL_DEV_DIR = "eval_dev"
 SWEEP_DIR = "sweep"
 SMOKE_SIZE = "small"
+ATTENTION_FIGURE = "attention.png"
 
 
 def _read_json(path: str) -> Optional[Any]:
@@ -89,13 +91,14 @@ def synthetic_table(out_dir: str, seed: int, size: str,
 
 
 def featurize(config_path: str, table_dir: str, features_root: str, overwrite: bool,
-              workers: int) -> str:
-    """Featurizes the table with the recipe's config, or reuses an identical result."""
+              workers: int, overrides: Sequence[str] = ()) -> str:
+    """Featurizes the table with the recipe's config (and ``overrides`` of it, e.g. a
+    row's training-set selection), or reuses an identical result."""
     from tfser import beam  # pylint: disable=import-outside-toplevel
     from tfser.beam import dataset_info  # pylint: disable=import-outside-toplevel
-    config = beam.load_config(config_path)
-    out = os.path.join(features_root, config.name or os.path.splitext(
-        os.path.basename(config_path))[0])
+    config = beam.load_config(config_path, overrides)
+    out = os.path.join(features_root, featurized_name(
+        config.name or os.path.splitext(os.path.basename(config_path))[0], overrides))
     info = _read_json(os.path.join(out, dataset_info.DATASET_INFO_FILE))
     if info is not None:
         tables = {name: dataset_info.sha256_file(os.path.join(table_dir, name))
@@ -108,12 +111,20 @@ def featurize(config_path: str, table_dir: str, features_root: str, overwrite: b
             raise UserError(f"{out} was featurized from another config or table; pass "
                             "--overwrite to rebuild it, or use another --out")
     command = (f"tfser-featurize --config={config_path} --table={table_dir} --out={out}"
-               + (" --overwrite" if info is not None else ""))
+               + (" --params_override=" + shlex.quote(",".join(overrides)) if overrides
+                  else "") + (" --overwrite" if info is not None else ""))
     beam.build_pipeline(config, table_dir, out,
                         pipeline_options={"direct_num_workers": workers,
                                           "direct_running_mode": "multi_threading"},
                         overwrite=info is not None, created_by=command, log_every=200)
     return out
+
+
+def featurized_name(config_name: str, overrides: Sequence[str] = ()) -> str:
+    """The directory of a featurized config: its name, plus its overrides when a recipe
+    row changes it (``synthetic_001_recipe+select.labelled_by=emotion``)."""
+    return config_name + "".join(
+        "+" + re.sub(r"[^A-Za-z0-9._=-]+", "-", override) for override in overrides)
 
 
 def check_views(data_dir: str, recipe: spec_lib.RecipeSpec) -> None:
@@ -346,17 +357,14 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     else:
         table_dir = stages.run("corpus", f"annotated table {table}", lambda: table)
     kind = "synthetic" if table is None else "table"
-    configs = {_repo_path(c) for c in [_config_of(spec.featurize_synthetic,
-                                                   spec.featurize_table, kind, spec.name)]
-               + [_config_of(r.featurize.get("synthetic"), r.featurize.get("table"), kind,
-                             spec.name) for r in selected if r.featurize]}
-    data_dirs = stages.run("featurize", ", ".join(sorted(os.path.basename(c) for c in configs)),
-                           lambda: {c: featurize(c, table_dir,
-                                                 os.path.join(out_dir, "features"),
-                                                 overwrite, workers)
-                                    for c in sorted(configs)})
-    main_config = _repo_path(_config_of(spec.featurize_synthetic, spec.featurize_table, kind,
-                                        spec.name))
+    main_config = (_repo_path(_config_of(spec.featurize_synthetic, spec.featurize_table, kind,
+                                         spec.name)), ())
+    row_configs = {row.name: _row_config(row, spec, kind, main_config) for row in selected}
+    configs = sorted({main_config, *row_configs.values()})
+    data_dirs = stages.run("featurize", ", ".join(
+        featurized_name(os.path.basename(path), overrides) for path, overrides in configs),
+        lambda: {c: featurize(c[0], table_dir, os.path.join(out_dir, "features"), overwrite,
+                              workers, c[1]) for c in configs})
     data_dir = data_dirs[main_config]
     check_views(data_dir, spec)
     extra = list(spec.smoke_overrides if smoke else ()) + \
@@ -367,14 +375,14 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     skipped: List[Dict[str, Any]] = []
     run_dirs: Dict[str, Any] = {}  # a directory, or a list of them (each_rater rows)
     for row in selected:
-        row_data = data_dirs[_repo_path(_config_of(
-            row.featurize.get("synthetic"), row.featurize.get("table"), kind, spec.name))] \
-            if row.featurize else data_dir
+        row_data = data_dirs[row_configs[row.name]]
+        row_extra = extra + list(row.synthetic_overrides if table is None else ())
         if row.each_rater is not None:
             expanded = stages.run(f"row {row.name}", row.description or row.experiment,
-                                  lambda row=row, row_data=row_data: run_each_rater(
-                                      row, os.path.join(out_dir, "runs"), row_data, smoke,
-                                      extra, spec.reference, run_dirs, chosen_folds))
+                                  lambda row=row, row_data=row_data, row_extra=row_extra:
+                                  run_each_rater(row, os.path.join(out_dir, "runs"), row_data,
+                                                 smoke, row_extra, spec.reference, run_dirs,
+                                                 chosen_folds))
             outcomes += expanded["outcomes"]
             skipped += expanded["skipped"]
             run_dirs[row.name] = [o["chosen_run_dir"] for o in expanded["outcomes"]]
@@ -386,16 +394,18 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
                                            outcomes)))
             continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
-                                   lambda row=row, row_data=row_data: run_row(
-                                       row, os.path.join(out_dir, "runs"), row_data, smoke,
-                                       extra, spec.reference, run_dirs, chosen_folds)))
+                                   lambda row=row, row_data=row_data, row_extra=row_extra:
+                                   run_row(row, os.path.join(out_dir, "runs"), row_data, smoke,
+                                           row_extra, spec.reference, run_dirs,
+                                           chosen_folds)))
         run_dirs[row.name] = outcomes[-1]["chosen_run_dir"]
     results = stages.run("results", "tables, figures and significance", lambda: (
         results_lib.write_results(spec, outcomes, out_dir, command=command,
                                   table_dir=table_dir, data_dir=data_dir,
                                   corpus="synthetic" if table is None else table,
                                   seconds=round(time.perf_counter() - started, 1),
-                                  skipped=skipped, folds=chosen_folds)))
+                                  skipped=skipped, folds=chosen_folds,
+                                  attention=attention_figure(spec, outcomes, out_dir))))
     print(f"\nresults: {os.path.join(out_dir, results_lib.RESULTS_MD)}")
     return results
 
@@ -442,6 +452,38 @@ def _with_dependencies(spec: spec_lib.RecipeSpec, names: Sequence[str]
                 print(f"also running row {name} (row {row.name} builds on it)", flush=True)
             wanted |= needed
     return [row for row in spec.rows if row.name in wanted]
+
+
+def _row_config(row: spec_lib.RowSpec, spec: spec_lib.RecipeSpec, kind: str,
+                main_config: tuple) -> tuple:
+    """``(config path, overrides)`` a row's data is featurized with."""
+    overrides = tuple(row.featurize.get("overrides", ()))
+    if row.featurize.get("synthetic") is None:  # overrides of the recipe's config
+        return main_config[0], overrides
+    return _repo_path(_config_of(row.featurize.get("synthetic"), row.featurize.get("table"),
+                                 kind, spec.name)), overrides
+
+
+def attention_figure(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any]],
+                     out_dir: str) -> Optional[str]:
+    """Draws the recipe's attention comparison (``attention:``) into ``out_dir``; None
+    when the recipe has none or not all of its rows ran (``--rows``)."""
+    if spec.attention is None:
+        return None
+    by_name = {o["name"]: o for o in outcomes}
+    if any(row not in by_name for row in spec.attention.rows):
+        return None
+    from tfser.evaluation import attention  # pylint: disable=import-outside-toplevel
+    from tfser.evaluation import plots  # pylint: disable=import-outside-toplevel
+    utterances = attention.compare_attention(
+        {row: by_name[row]["chosen_run_dir"] for row in spec.attention.rows},
+        heads={row: by_name[row]["head"] for row in spec.attention.rows},
+        num_utterances=spec.attention.utterances, part="test", reference=spec.reference)
+    first = spec.row(spec.attention.rows[0])
+    return plots.plot_attention_comparison(
+        utterances, os.path.join(out_dir, ATTENTION_FIGURE),
+        title=f"Attention weights on the same test utterances ({first.checkpoint} "
+              "checkpoints; legend: row: its decision)")
 
 
 def _config_of(synthetic: Optional[str], table: Optional[str], kind: str,

@@ -52,13 +52,14 @@ from tfser.recipes import classical
 RECIPE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "configs", "recipes")
 ROW_KEYS = ("name", "experiment", "config_files", "overrides", "sweep", "head", "featurize",
-            "description", "checkpoint", "each_rater", "sklearn")
+            "description", "checkpoint", "each_rater", "sklearn", "synthetic_overrides")
 EACH_RATER_KEYS = ("view", "min_labels", "overrides")
 SWEEP_KEYS = ("name", "values", "grid", "random", "overrides", "select")
 SELECT_KEYS = ("head", "metric", "part", "goal")
 TOP_KEYS = ("name", "title", "paper", "featurize", "requires_views", "head", "protocol",
             "rows", "published", "human", "notes", "smoke_overrides", "synthetic_overrides",
-            "tables", "reference", "synthetic_folds", "figures", "synthetic_corpus")
+            "tables", "reference", "synthetic_folds", "figures", "synthetic_corpus",
+            "attention")
 FIGURE_KEYS = ("file", "title", "rows", "x", "xlabel", "per_class", "metric")
 TABLE_KEYS = ("title", "rows", "head", "columns", "marks", "gain", "notes", "data")
 COLUMN_KEYS = ("label", "metric", "per_class", "percent")
@@ -77,13 +78,20 @@ def _check_keys(data: Any, allowed, where: str) -> Mapping[str, Any]:
     return _CHECK.keys(data, allowed, where)
 
 
-def _featurize(data: Any, where: str) -> Dict[str, str]:
-    _check_keys(data, ("synthetic", "table"), where)
-    if not isinstance(data.get("synthetic"), str):
-        _fail(f"{where}.synthetic", "must name the synthetic corpus's featurize config")
+def _featurize(data: Any, where: str, row: bool = False) -> Dict[str, Any]:
+    """The featurize configs; a row's may instead (or also) give ``overrides`` of them."""
+    _check_keys(data, ("synthetic", "table", "overrides") if row else ("synthetic", "table"),
+                where)
+    overrides = _strings(data.get("overrides"), f"{where}.overrides") if row else ()
+    if not isinstance(data.get("synthetic"), str) and not (row and overrides):
+        _fail(f"{where}.synthetic", "must name the synthetic corpus's featurize config"
+              + (" (or give overrides of the recipe's)" if row else ""))
     if data.get("table") is not None and not isinstance(data.get("table"), str):
         _fail(f"{where}.table", "must name a featurize config for real tables")
-    return {k: v for k, v in data.items() if v is not None}
+    plain = {k: v for k, v in data.items() if v is not None and k != "overrides"}
+    if overrides:
+        plain["overrides"] = overrides
+    return plain
 
 
 def _strings(value: Any, where: str) -> Tuple[str, ...]:
@@ -336,10 +344,14 @@ class RowSpec:
       head: The head the row is scored on.
       description: Free text for the report.
       featurize: The row's own featurize configs (``{"synthetic": ..., "table": ...}``),
-        e.g. another split of the same corpus; empty: the recipe's.
+        e.g. another split of the same corpus, and/or ``overrides`` of them (or of the
+        recipe's), e.g. paper 001's training set "dominant" as
+        ``{"overrides": ("select.labelled_by=emotion",)}``; empty: the recipe's.
       checkpoint: The checkpoint evaluated: ``best`` (lowest development loss) or
         ``last`` (papers that train a fixed number of epochs, e.g. 004, whose
         development loss also holds a speaker loss on unseen speakers).
+      synthetic_overrides: Overrides of this row on the synthetic corpus only (after the
+        recipe's), e.g. a narrower new trunk where two-stage rows restore theirs.
     """
 
     name: str
@@ -349,10 +361,11 @@ class RowSpec:
     sweep: Optional[SweepSpec] = None
     head: str = "emotion"
     description: str = ""
-    featurize: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    featurize: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     checkpoint: str = "best"
     each_rater: Optional[EachRaterSpec] = None
     sklearn: Optional[classical.SklearnSpec] = None
+    synthetic_overrides: Tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, where: str, default_head: str) -> "RowSpec":
@@ -368,7 +381,7 @@ class RowSpec:
             _fail(f"{where}.name", f"must be a relative name like a/b, got {name!r}")
         head = str(data.get("head", default_head))
         sweep = data.get("sweep")
-        featurize = _featurize(data.get("featurize"), f"{where}.featurize") \
+        featurize = _featurize(data.get("featurize"), f"{where}.featurize", row=True) \
             if data.get("featurize") is not None else {}
         each_rater = data.get("each_rater")
         if each_rater is not None and sweep is not None:
@@ -381,6 +394,8 @@ class RowSpec:
                                             f"{where}.checkpoint", ("best", "last")),
                    config_files=_strings(data.get("config_files"), f"{where}.config_files"),
                    overrides=_strings(data.get("overrides"), f"{where}.overrides"),
+                   synthetic_overrides=_strings(data.get("synthetic_overrides"),
+                                                f"{where}.synthetic_overrides"),
                    sweep=None if sweep is None else SweepSpec.from_dict(
                        sweep, f"{where}.sweep", head),
                    head=head, description=str(data.get("description", "")))
@@ -529,6 +544,31 @@ class TableSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class AttentionSpec:
+    """A figure of several rows' attention weights on the same test utterances.
+
+    Attributes:
+      rows: Row names (attention trunks); the first one's data chooses the utterances.
+      utterances: How many test utterances (those the recipe's reference labels).
+    """
+
+    rows: Tuple[str, ...]
+    utterances: int = 3
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str, row_names) -> "AttentionSpec":
+        _check_keys(data, ("rows", "utterances"), where)
+        rows = _strings(data.get("rows"), f"{where}.rows")
+        unknown = [r for r in rows if r not in row_names]
+        if not rows or unknown:
+            _fail(f"{where}.rows", f"must list rows of the recipe; unknown: {unknown}")
+        count = data.get("utterances", 3)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            _fail(f"{where}.utterances", f"must be an integer >= 1, got {count!r}")
+        return cls(rows=rows, utterances=count)
+
+
+@dataclasses.dataclass(frozen=True)
 class RecipeSpec:
     """A validated recipe (build with :func:`load_recipe`).
 
@@ -554,6 +594,7 @@ class RecipeSpec:
       synthetic_folds: The protocol's folds trained on the synthetic corpus (``all``,
         or fold names / indices), to fit a recipe's time budget there; a real table
         trains every fold (``tfser-reproduce --folds`` overrides both).
+      attention: An attention-weight figure over some rows (paper 001), or None.
       path: The file it was read from.
     """
 
@@ -575,6 +616,7 @@ class RecipeSpec:
     figures: Tuple[FigureSpec, ...] = ()
     synthetic_corpus: Mapping[str, Mapping[str, Any]] = dataclasses.field(
         default_factory=dict)
+    attention: Optional[AttentionSpec] = None
     path: str = ""
 
     def row(self, name: str) -> RowSpec:
@@ -637,6 +679,8 @@ class RecipeSpec:
                    synthetic_corpus=_synthetic_corpus(data.get("synthetic_corpus"),
                                                       f"{where}: synthetic_corpus"),
                    path=os.path.abspath(path),
+                   attention=None if data.get("attention") is None else
+                   AttentionSpec.from_dict(data["attention"], f"{where}: attention", names),
                    synthetic_folds=_fold_selection(data.get("synthetic_folds", "all"),
                                                    f"{where}: synthetic_folds"))
 

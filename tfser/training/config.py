@@ -260,6 +260,13 @@ def _check_model(model: Any) -> Dict[str, Any]:
         _check_restored_trunk(trunk)
         _check_heads(model.get("heads"))
         return _thaw(model)
+    if "init_from" in trunk or "fuse" in trunk:
+        # A registered two-stage experiment (e.g. 001_mlee_pretrain_hard) leaves its
+        # first stage to the command line.
+        key = "init_from" if "init_from" in trunk else "fuse"
+        example = "<run dir>" if key == "init_from" else "[<run dir>, <run dir>]"
+        _check.fail(f"model.trunk.{key}", f"names no first-stage run; pass "
+                                          f"--params_override=model.trunk.{key}={example}")
     if "freeze" in trunk:
         _check.fail("model.trunk.freeze", "applies to a restored trunk (init_from or fuse)")
     trunk_type = trunk.get("type")

@@ -47,20 +47,63 @@ EXPERIMENTS: Dict[str, Dict[str, Any]] = {
     "000_hard_se": _experiment_000(
         "000_hard_se", "hard_se_000", "Paper 000's Hard-label SE baseline: the same DNN on "
         "the secondary emotions only (KL)", [{"name": "secondary", "loss": "secondary_kl"}]),
-    "001_hard": {
-        "name": "001_hard",
-        "description": "Paper 001: CNN-BLSTM-attention on the log power spectrogram, "
-                       "hard primary emotion, Adam 5e-4, batch 16, inverse class-frequency "
-                       "class weights; data from configs/featurize/synthetic_001.yaml.",
-        "features": ["logspec_001"],
-        "model": {"name": "hard_001", "trunk": {"type": "cnn_blstm_attention", "params": {}},
-                  "heads": [{"name": "emotion", "hidden": [64]}]},
-        "optimizer": {"name": "adam", "learning_rate": 5e-4}, "batch_size": 16,
-        "epochs": 50, "early_stopping": {"monitor": "val_loss", "patience": 10},
-        # Sec. 4.2: "inverse values of the class frequencies were used as class weights".
-        "class_weighting": {"emotion": True},
-    },
 }
+
+# Paper 001: CNN-BLSTM-attention on the log power spectrogram, a classifier of dense 64
+# -> K, Adam, batch 16, early stopping on the development loss, and (Sec. 4.1) "inverse
+# values of the class frequencies were used as class weights" - for the existence head
+# the per-class existent / non-existent ones. Learning rates: 5e-4 for the dominant-
+# emotion baseline, 2e-4 for MLEE from a flat start, 1e-4 to fine-tune a classifier on
+# the frozen MLEE encoder, 5e-5 on the fused encoders. A two-stage experiment names its
+# first stage(s) when it runs: model.trunk.init_from=<run> / model.trunk.fuse=[...].
+_CNN_001 = {"type": "cnn_blstm_attention", "params": {}}
+_HEADS_001 = {"hard": "emotion", "soft": "emotion_soft", "existence": "emotion_exists"}
+_TRUNKS_001 = {"new": _CNN_001, "pretrain": {"init_from": None, "freeze": True},
+               "fusion": {"fuse": None, "freeze": True}}
+
+
+def _experiment_001(name: str, model_name: str, description: str, target: str,
+                    learning_rate: float, trunk: str = "new") -> Dict[str, Any]:
+    """Paper 001's model on one target (``hard``, ``soft``, ``existence``) over a new
+    encoder, the frozen MLEE encoder (``pretrain``) or several fused (``fusion``)."""
+    head = _HEADS_001[target]
+    return {"name": name, "description": f"{description}; data from "
+            "configs/featurize/synthetic_001.yaml.", "features": ["logspec_001"],
+            "model": {"name": model_name, "trunk": _TRUNKS_001[trunk],
+                      "heads": [{"name": head, "hidden": [64]}]},
+            "optimizer": {"name": "adam", "learning_rate": learning_rate},
+            "batch_size": 16, "epochs": 50,
+            "early_stopping": {"monitor": "val_loss", "patience": 10},
+            "class_weighting": {head: True}}
+
+
+EXPERIMENTS.update({
+    "001_hard": _experiment_001(
+        "001_hard", "hard_001", "Paper 001: CNN-BLSTM-attention on the log power "
+        "spectrogram, hard primary emotion, Adam 5e-4, batch 16, inverse class-frequency "
+        "class weights", "hard", 5e-4),
+    "001_soft": _experiment_001(
+        "001_soft", "soft_001", "Paper 001's soft-target baseline: the same model on the "
+        "vote distribution (a = 0.75), Adam 5e-4, class weights", "soft", 5e-4),
+    "001_mlee": _experiment_001(
+        "001_mlee", "mlee_001", "Paper 001's MLEE model: the same model with a sigmoid "
+        "existence head (class-wise BCE, per-class existent / non-existent weights), Adam "
+        "2e-4 from a flat start", "existence", 2e-4),
+})
+for _target in ("hard", "soft"):
+    EXPERIMENTS.update({
+        f"001_mlee_pretrain_{_target}": _experiment_001(
+            f"001_mlee_pretrain_{_target}", f"mlee_pretrain_{_target}_001",
+            f"Paper 001's MLEE pre-training: a new classifier ({_target} target) on the "
+            "frozen MLEE encoder (model.trunk.init_from=<the 001_mlee run>), Adam 1e-4",
+            _target, 1e-4, trunk="pretrain"),
+        f"001_mlee_fusion_{_target}": _experiment_001(
+            f"001_mlee_fusion_{_target}", f"mlee_fusion_{_target}_001",
+            f"Paper 001's MLEE pre-training fusion: a new classifier ({_target} target) on "
+            "the frozen MLEE and dominant-emotion encoders concatenated "
+            "(model.trunk.fuse=[<001_mlee run>, <001_hard or 001_soft run>]), Adam 5e-5",
+            _target, 5e-5, trunk="fusion"),
+    })
 
 # Paper 004: VGG-M on 4 s spectrograms, SGD with momentum, weight decay as the paper's
 # L2 term of the gradient (weight_decay_mode: coupled, tfser.training.optimizers), the
