@@ -46,7 +46,7 @@ from tfser.config import checks
 from tfser.config.errors import UserError
 
 SKLEARN_KEYS = ("estimator", "params", "inputs", "rows", "best", "select", "fit_on", "stages",
-                "per_attribute")
+                "per_attribute", "features", "search", "inner_folds")
 SELECT_KEYS = ("metric", "goal")
 INPUTS = ("predictions", "features")
 FIT_PARTS = ("dev", "train")
@@ -56,7 +56,13 @@ ESTIMATORS: Dict[str, Tuple[str, str]] = {
     "linear_svr": ("sklearn.svm", "LinearSVR"),
     "linear_regression": ("sklearn.linear_model", "LinearRegression"),
     "ridge": ("sklearn.linear_model", "Ridge"),
+    # Classifiers on stored features (tfser.recipes.classifiers).
+    "linear_svm": ("sklearn.svm", "LinearSVC"),
+    "logistic_regression": ("sklearn.linear_model", "LogisticRegression"),
 }
+# Combinations of earlier classifier rows' probabilities (tfser.recipes.classifiers).
+COMBINERS = ("mean", "select")
+CLASSIFIERS = ("linear_svm", "logistic_regression")
 EVAL_DIR = "eval"
 REGRESSION_FAMILIES = ("regression", "sequence")
 
@@ -90,6 +96,9 @@ class SklearnSpec:
     fit_on: str = "dev"
     stages: int = 1
     per_attribute: bool = True
+    features: Tuple[str, ...] = ()
+    search: Mapping[str, Tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    inner_folds: int = 5
 
     @property
     def label(self) -> str:
@@ -101,17 +110,23 @@ class SklearnSpec:
         """Validates a row's ``sklearn:`` block (one-line errors naming the key)."""
         _CHECK.keys(data, SKLEARN_KEYS, where)
         estimator = _CHECK.choice(data.get("estimator"), f"{where}.estimator",
-                                  tuple(ESTIMATORS))
+                                  tuple(ESTIMATORS) + COMBINERS)
         params = data.get("params") or {}
         if not isinstance(params, Mapping):
             _CHECK.fail(f"{where}.params", f"must be a mapping of estimator arguments, "
                                            f"got {params!r}")
         inputs = _CHECK.choice(data.get("inputs", "predictions"), f"{where}.inputs", INPUTS)
         if inputs == "features":
-            _CHECK.fail(f"{where}.inputs", "'features' is not supported yet; stack "
-                                           "'predictions' of earlier rows")
+            return cls._features_block(data, where, estimator, params)
+        for key in ("features", "search", "inner_folds"):
+            if data.get(key) is not None:
+                _CHECK.fail(f"{where}.{key}", "only a row with inputs: features takes it")
         rows = _CHECK.names(data.get("rows"), f"{where}.rows", allow_empty=True,
                             optional=True) or ()
+        if estimator in CLASSIFIERS:
+            _CHECK.fail(f"{where}.estimator", f"{estimator} fits stored features: give "
+                                              "inputs: features (to combine rows: mean or "
+                                              "select)")
         if not rows:
             _CHECK.fail(f"{where}.rows", "must name the earlier rows whose predictions "
                                          "are stacked")
@@ -135,6 +150,34 @@ class SklearnSpec:
                    fit_on=_CHECK.choice(data.get("fit_on", "dev"), f"{where}.fit_on",
                                         FIT_PARTS),
                    stages=stages, per_attribute=per_attribute)
+
+
+    @classmethod
+    def _features_block(cls, data: Mapping[str, Any], where: str, estimator: str,
+                        params: Mapping[str, Any]) -> "SklearnSpec":
+        """An ``inputs: features`` block: a classifier, its features and its grid."""
+        if estimator not in CLASSIFIERS:
+            _CHECK.fail(f"{where}.estimator", f"inputs: features takes a classifier "
+                                              f"{list(CLASSIFIERS)}, got {estimator!r}")
+        extra = [k for k in ("rows", "best", "select", "fit_on", "stages", "per_attribute")
+                 if data.get(k) is not None]
+        if extra:
+            _CHECK.fail(where, f"a row with inputs: features takes no {extra}")
+        features = _CHECK.names(data.get("features"), f"{where}.features")
+        search = data.get("search") or {}
+        if not isinstance(search, Mapping) or not all(
+                isinstance(v, (list, tuple)) and v for v in search.values()):
+            _CHECK.fail(f"{where}.search", f"must map estimator arguments to non-empty "
+                                           f"lists of values, got {search!r}")
+        inner_folds = data.get("inner_folds", 5)
+        if isinstance(inner_folds, bool) or not isinstance(inner_folds, int) or \
+                inner_folds < 2:
+            _CHECK.fail(f"{where}.inner_folds", f"must be an integer >= 2, got "
+                                                f"{inner_folds!r}")
+        return cls(estimator=estimator, params=dict(params), inputs="features",
+                   features=tuple(features), search={str(k): tuple(v)
+                                                     for k, v in search.items()},
+                   inner_folds=inner_folds)
 
 
 def build_estimator(name: str, params: Mapping[str, Any]):

@@ -32,6 +32,7 @@ import dataclasses
 import glob
 import math
 import os
+import statistics
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from tfser.config.errors import UserError
@@ -127,6 +128,37 @@ def human_row(table_dir: str, data_dir: str, head: str) -> Optional[Dict[str, An
                         "mean_recall": performance.mean_recall, "f1": performance.f1},
             "n": performance.num_comparisons,
             "note": "leave one rater out against the consensus of the rest, whole corpus"}
+
+
+def perception_row(table_dir: str, data_dir: str, head: str) -> Optional[Dict[str, Any]]:
+    """The corpus's perception test as a human row, or None without one: per class the
+    mean share of listeners who recognised the acted emotion (``recognition_pct`` of
+    each utterance's ``extra``, EmoDB's erkennung.txt), ``ua`` their mean over classes
+    and ``wa`` the mean over utterances, for the table's utterances of the head's
+    classes."""
+    import json  # pylint: disable=import-outside-toplevel
+    from tfser import annotations  # pylint: disable=import-outside-toplevel
+    from tfser.features import dataset_info  # pylint: disable=import-outside-toplevel
+    classes = dataset_info.read_info(data_dir)["label_metadata"][head]["classes"]
+    table = annotations.load_table(table_dir)
+    utterances = table.utterances
+    rates: Dict[str, List[float]] = {name: [] for name in classes}
+    for label, extra in zip(utterances["intended_label"], utterances["extra"]):
+        value = (json.loads(extra) if isinstance(extra, str) else dict(extra or {})).get(
+            "recognition_pct")
+        if label in rates and value is not None and math.isfinite(float(value)):
+            rates[label].append(float(value) / 100.0)
+    scored = {name: sum(v) / len(v) for name, v in rates.items() if v}
+    if not scored:
+        return None
+    count = sum(len(v) for v in rates.values())
+    return {"name": "human", "head": head,
+            "metrics": {"ua": sum(scored.values()) / len(scored),
+                        "wa": sum(sum(v) for v in rates.values()) / count,
+                        "per_class_recall": scored},
+            "n": count,
+            "note": "perception test: mean share of listeners recognising the acted "
+                    "emotion, over the table's utterances"}
 
 
 def _cell(value: Any, percent: bool) -> str:
@@ -254,6 +286,24 @@ def build_table(table: spec_lib.TableSpec, rows: Mapping[str, Mapping[str, Any]]
             os.path.join(COMPARISON_DIR, f"table{index + 1}")}
 
 
+def _fold_spread(results: Mapping[str, Any]) -> List[str]:
+    """A table of each row's UA and WA as mean +- std over its folds (2+ folds)."""
+    rows = [r for r in results["rows"] if len(r.get("per_fold") or []) >= 2]
+    if not rows:
+        return []
+    lines = ["### Mean and standard deviation over folds", "",
+             "| row | UA | WA | folds |", "|---|---|---|---|"]
+    for row in rows:
+        cells = []
+        for metric in ("ua", "wa"):
+            values = [f[metric] for f in row["per_fold"] if f.get(metric) is not None]
+            cells.append(f"{100 * statistics.mean(values):.1f} +- "
+                         f"{100 * statistics.pstdev(values):.1f}" if values else "-")
+        lines.append(f"| {row['name']} | {cells[0]} | {cells[1]} | {len(row['per_fold'])} |")
+    return lines + ["", "Population standard deviation over the test folds (pooled scores "
+                        "are in the tables above).", ""]
+
+
 def _fold_count(results: Mapping[str, Any]) -> str:
     """``5 fold(s)``, or ``2 of its 5 folds (a, b)`` when only some were trained."""
     trained, total = len(results["folds"]), results.get("protocol_folds")
@@ -335,7 +385,8 @@ def write_results(spec: spec_lib.RecipeSpec, outcomes: Sequence[Mapping[str, Any
     rows = [row_result(o, reference) for o in outcomes]
     by_name = {r["name"]: r for r in rows}
     outcome_by_name = {o["name"]: o for o in outcomes}
-    human = human_row(table_dir, data_dir, spec.head) if spec.human else None
+    human = {"raters": human_row, "perception": perception_row}[spec.human](
+        table_dir, data_dir, spec.head) if spec.human else None
     tables = [build_table(expand_groups(t, outcomes), by_name, outcome_by_name, human,
                           spec.published, out_dir, i, reference)
               for i, t in enumerate(spec.tables)]
@@ -434,17 +485,21 @@ def to_markdown(results: Mapping[str, Any]) -> str:
     if pairs:
         lines += ["### Pairwise tests (head "
                   f"`{results['comparisons']['head']}`)", "",
-                  "| A | B | WA A | WA B | z (WA) | p | McNemar p | n |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| A | B | WA A | WA B | z (WA) | p | McNemar p | n | UA per fold: paired p |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         rows = {r["name"]: r for r in results["rows"]}
         for pair in pairs:
             z, mc = pair["ztest_wa"], pair["mcnemar"] or {}
+            folds = pair.get("paired_folds_ua") or {}
             lines.append(f"| {pair['a']} | {pair['b']} | {_cell(rows[pair['a']]['metrics'].get('wa'), False)} | "
                          f"{_cell(rows[pair['b']]['metrics'].get('wa'), False)} | "
                          f"{_cell(z.get('z'), False)} | {_cell(z.get('p_value'), False)} | "
-                         f"{_cell(mc.get('p_value'), False)} | {mc.get('n', '-')} |")
+                         f"{_cell(mc.get('p_value'), False)} | {mc.get('n', '-')} | "
+                         f"{_cell(folds.get('p_value'), False)} |")
         lines += ["", "One-tailed tests that A beats B: paper 000's two-proportion z-test on "
-                      "WA and the exact McNemar test on the shared test utterances.", ""]
+                      "WA, the exact McNemar test on the shared test utterances, and (with two "
+                      "or more folds) the paired t-test of the folds' UA.", ""]
+    lines += _fold_spread(results)
     sweeps = [r for r in results["rows"] if "sweep" in r]
     for row in sweeps:
         sweep = row["sweep"]

@@ -389,9 +389,9 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
             continue
         if row.sklearn is not None:
             outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
-                                       lambda row=row: _run_sklearn_row(
+                                       lambda row=row, row_data=row_data: _run_sklearn_row(
                                            spec, row, os.path.join(out_dir, "runs"),
-                                           outcomes)))
+                                           outcomes, row_data, chosen_folds)))
             continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data, row_extra=row_extra:
@@ -421,11 +421,22 @@ def _folds(data_dir: str, folds: Any) -> List[str]:
 
 
 def _run_sklearn_row(spec: spec_lib.RecipeSpec, row: spec_lib.RowSpec, runs_dir: str,
-                     outcomes: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
-    """A ``sklearn:`` row (:mod:`tfser.recipes.classical`) over the rows run before it;
-    their runs are evaluated on the fitting part beside their test evaluation."""
+                     outcomes: Sequence[Mapping[str, Any]], data_dir: str,
+                     folds: Sequence[str]) -> Dict[str, Any]:
+    """A ``sklearn:`` row: a classifier on stored features, or a combination of earlier
+    classifier rows (:mod:`tfser.recipes.classifiers`), or a regressor stacked on the
+    rows run before it (:mod:`tfser.recipes.classical`; their runs are evaluated on the
+    fitting part beside their test evaluation)."""
     from tfser.recipes import classical  # pylint: disable=import-outside-toplevel
+    from tfser.recipes import classifiers  # pylint: disable=import-outside-toplevel
     by_name = {o["name"]: o for o in outcomes}
+    row_dir = os.path.join(runs_dir, row.name)
+    if row.sklearn.inputs == "features":
+        return classifiers.features_row(row, row.sklearn, row_dir, data_dir, folds,
+                                        spec.reference)
+    if row.sklearn.estimator in classical.COMBINERS:
+        return classifiers.combine_row(row, row.sklearn, row_dir, by_name, folds,
+                                       spec.reference)
 
     def evaluate(name: str, part: str) -> str:
         # Once per run and part in a recipe run (the multistage rows share their inputs).

@@ -581,7 +581,9 @@ class RecipeSpec:
       head: Default head of the rows.
       rows: The rows, in table order.
       published: Row name -> the paper's own figures (metric -> value, as fractions).
-      human: Add the leave-one-rater-out human row where the corpus has several raters.
+      human: Add a human row: ``true`` (or ``raters``) leave one rater out where the
+        corpus has several raters; ``perception`` the per-utterance recognition rates of
+        a perception test stored with the corpus (EmoDB's ``recognition_pct``).
       notes: Free text for the report (what the paper did that the recipe does not).
       smoke_overrides: Overrides every row gets under ``--smoke`` (e.g. fewer epochs).
       synthetic_overrides: Overrides every row gets on the synthetic corpus (e.g. a
@@ -606,7 +608,7 @@ class RecipeSpec:
     head: str
     rows: Tuple[RowSpec, ...]
     published: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
-    human: bool = False
+    human: Any = False
     notes: str = ""
     smoke_overrides: Tuple[str, ...] = ()
     synthetic_overrides: Tuple[str, ...] = ()
@@ -666,7 +668,7 @@ class RecipeSpec:
                                            f"{where}: requires_views"),
                    head=head, rows=rows,
                    published={k: dict(v) for k, v in published.items()},
-                   human=bool(data.get("human", False)), notes=str(data.get("notes", "")),
+                   human=_human(data.get("human", False), f"{where}: human"), notes=str(data.get("notes", "")),
                    smoke_overrides=_strings(data.get("smoke_overrides"),
                                             f"{where}: smoke_overrides"),
                    synthetic_overrides=_strings(data.get("synthetic_overrides"),
@@ -683,6 +685,15 @@ class RecipeSpec:
                    AttentionSpec.from_dict(data["attention"], f"{where}: attention", names),
                    synthetic_folds=_fold_selection(data.get("synthetic_folds", "all"),
                                                    f"{where}: synthetic_folds"))
+
+
+def _human(value: Any, where: str) -> Any:
+    """``False``, ``raters`` (also ``true``) or ``perception``."""
+    if value is True:
+        return "raters"
+    if value is False or value in ("raters", "perception"):
+        return value
+    _fail(where, f"must be true, false, raters or perception, got {value!r}")
 
 
 def _fold_selection(value: Any, where: str) -> Any:
