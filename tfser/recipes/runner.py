@@ -369,8 +369,10 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
     check_views(data_dir, spec)
     extra = list(spec.smoke_overrides if smoke else ()) + \
         list(spec.synthetic_overrides if table is None else ())
-    chosen_folds = _folds(data_dir, folds if folds else (
-        spec.synthetic_folds if table is None else "all"))
+    # Names or indices; each row resolves them in its own data (a row may read another
+    # split), the main data's names go into the results.
+    selection = folds if folds else (spec.synthetic_folds if table is None else "all")
+    chosen_folds = _folds(data_dir, selection)
     outcomes: List[Dict[str, Any]] = []
     skipped: List[Dict[str, Any]] = []
     run_dirs: Dict[str, Any] = {}  # a directory, or a list of them (each_rater rows)
@@ -382,7 +384,7 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
                                   lambda row=row, row_data=row_data, row_extra=row_extra:
                                   run_each_rater(row, os.path.join(out_dir, "runs"), row_data,
                                                  smoke, row_extra, spec.reference, run_dirs,
-                                                 chosen_folds))
+                                                 selection))
             outcomes += expanded["outcomes"]
             skipped += expanded["skipped"]
             run_dirs[row.name] = [o["chosen_run_dir"] for o in expanded["outcomes"]]
@@ -391,13 +393,14 @@ def reproduce(recipe: str, out_dir: str, table: Optional[str] = None, smoke: boo
             outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                        lambda row=row, row_data=row_data: _run_sklearn_row(
                                            spec, row, os.path.join(out_dir, "runs"),
-                                           outcomes, row_data, chosen_folds)))
+                                           outcomes, row_data,
+                                           _folds(row_data, selection))))
             continue
         outcomes.append(stages.run(f"row {row.name}", row.description or row.experiment,
                                    lambda row=row, row_data=row_data, row_extra=row_extra:
                                    run_row(row, os.path.join(out_dir, "runs"), row_data, smoke,
                                            row_extra, spec.reference, run_dirs,
-                                           chosen_folds)))
+                                           selection)))
         run_dirs[row.name] = outcomes[-1]["chosen_run_dir"]
     results = stages.run("results", "tables, figures and significance", lambda: (
         results_lib.write_results(spec, outcomes, out_dir, command=command,
