@@ -96,7 +96,7 @@ def test_a_valid_sklearn_row():
     ({"estimator": "svr", "rows": ["a"], "stages": 0}, ("a",), "stages.*positive"),
     ({"estimator": "svr", "rows": ["a"], "best": 2}, ("a",), "best.*from 1 to 1"),
     ({"estimator": "svr", "rows": ["a"], "fit_on": "test"}, ("a",), "fit_on"),
-    ({"estimator": "svr", "rows": ["a"], "inputs": "features"}, ("a",), "not supported"),
+    ({"estimator": "svr", "rows": ["a"], "inputs": "features"}, ("a",), "inputs: features takes a classifier"),
     ({"estimator": "svr", "rows": ["a"], "kernel": "rbf"}, ("a",), "kernel"),
 ])
 def test_bad_sklearn_rows_fail_in_one_line(sklearn, rows_before, message):

@@ -27,9 +27,11 @@ gets its own estimator over that attribute's column of every input run
 predictions, stage ``k + 1`` reads stage ``k``'s predictions of the same part (on the
 fitting part: its in-sample predictions), as paper 003's Fig. 2.
 
-The estimator and its inputs are parameters; ``inputs: features`` (an estimator on a
-stored feature set, e.g. a linear SVM on eGeMAPS functionals) is reserved for the
-reference SVM baseline and refused today with a one-line error.
+The estimator and its inputs are parameters. Categorical heads go to
+:mod:`tfser.recipes.classifiers`: ``inputs: features`` (a classifier on stored feature
+sets, e.g. the linear SVM on eGeMAPS functionals of the EmoDB recipe, with its
+``features``, ``search`` grid and ``inner_folds``) and the combiners ``mean`` and
+``select`` over earlier classifier rows.
 """
 
 from __future__ import annotations
