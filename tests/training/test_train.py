@@ -26,14 +26,23 @@ def _train(experiment, model_dir, data_dir, smoke=True, overrides=(), **kwargs):
 
 
 @pytest.fixture(scope="module")
-def data_dirs(data_000, data_000_recipe, data_001, data_004):
+def data_dirs(data_000, data_000_recipe, data_001, data_002, data_004, continuous_run):
     """The featurized directory each registered experiment reads (by its name prefix)."""
     special = {"000_soft_pe": data_000_recipe}
-    by_paper = {"000": data_000, "001": data_001, "004": data_004}
+    by_paper = {"000": data_000, "001": data_001, "002": data_002,
+                "003": continuous_run.out_dir, "004": data_004}
     return {name: special.get(name, by_paper[name[:3]]) for name in training.EXPERIMENTS}
 
 
-@pytest.mark.parametrize("experiment", sorted(training.EXPERIMENTS))
+def _second_stage(name):
+    """Two-stage experiments restore a first-stage run (their own tests train them on
+    one: tests/recipes/test_reproduce.py)."""
+    trunk = training.EXPERIMENTS[name]["model"]["trunk"]
+    return "init_from" in trunk or "fuse" in trunk
+
+
+@pytest.mark.parametrize("experiment", sorted(n for n in training.EXPERIMENTS
+                                              if not _second_stage(n)))
 def test_every_registered_experiment_trains_in_smoke_mode(experiment, data_dirs, tmp_path):
     model_dir = str(tmp_path / experiment)
     history = _train(experiment, model_dir, data_dirs[experiment])
