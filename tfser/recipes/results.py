@@ -164,7 +164,11 @@ def perception_row(table_dir: str, data_dir: str, head: str) -> Optional[Dict[st
 def _cell(value: Any, percent: bool) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
-    return f"{100 * value:.1f}" if percent else f"{value:.3f}"
+    if percent:
+        return f"{100 * value:.1f}"
+    # Counts (a data table's labelled utterances) without decimals.
+    return f"{int(value)}" if isinstance(value, int) or float(value).is_integer() \
+        else f"{value:.3f}"
 
 
 def _lookup(scores: Mapping[str, Any], column: spec_lib.ColumnSpec,
