@@ -322,14 +322,22 @@ def _with_outputs(frame, layout, outputs: Mapping[str, Mapping[str, List[np.ndar
     return frame
 
 
-def write_evaluation(frame, layout, out_dir: str, run: Mapping[str, Any]) -> Dict[str, Any]:
-    """Scores a predictions table and writes it as ``tfser-evaluate`` does."""
+def write_evaluation(frame, layout, out_dir: str, run: Mapping[str, Any],
+                     reference=None) -> Dict[str, Any]:
+    """Scores a predictions table and writes it as ``tfser-evaluate`` does.
+
+    ``reference``: the :class:`~tfser.evaluation.columns.HeadLayout` of a hard label
+    view the table's ``<reference>/target`` columns hold (scored as ``vs_<reference>``).
+    """
     from tfser.evaluation import metrics as metrics_lib  # pylint: disable=import-outside-toplevel
     from tfser.evaluation import report as report_lib  # pylint: disable=import-outside-toplevel
     layouts = {layout.head: layout}
     metrics = {"command": run.get("command", ""), "working_directory": os.getcwd(),
-               "run": dict(run), **metrics_lib.compute_metrics(frame, layouts),
+               "run": dict(run), **metrics_lib.compute_metrics(frame, layouts,
+                                                                reference=reference),
                "skipped_folds": [], "layouts": {layout.head: layout.to_dict()}}
+    if reference is not None:
+        metrics["reference_layout"] = reference.to_dict()
     metrics = report_lib.json_safe(metrics)
     report_lib.write_outputs(out_dir, frame, metrics, layouts)
     return metrics

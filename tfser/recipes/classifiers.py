@@ -236,23 +236,15 @@ def load_inner(row_dir: str, fold: str) -> Dict[str, np.ndarray]:
 
 def _write(frame, info, head: str, out_dir: str, run: Mapping[str, Any],
            reference: Optional[str]) -> Dict[str, Any]:
-    """Scores a predictions table and writes it as ``tfser-evaluate`` does."""
-    from tfser.evaluation import metrics as metrics_lib  # pylint: disable=import-outside-toplevel
+    """Scores a predictions table and writes it as ``tfser-evaluate`` does
+    (:func:`tfser.recipes.classical.write_evaluation`)."""
     from tfser.evaluation import predictions  # pylint: disable=import-outside-toplevel
-    from tfser.evaluation import report as report_lib  # pylint: disable=import-outside-toplevel
-    layouts = predictions.head_layouts(info, [head])
+    from tfser.recipes import classical  # pylint: disable=import-outside-toplevel
+    layout = predictions.head_layouts(info, [head])[head]
     reference_layout = None
     if reference is not None and reference != head:
         reference_layout = predictions.reference_layout(info, reference)
-    metrics = {"command": run.get("command", ""), "working_directory": os.getcwd(),
-               "run": dict(run), **metrics_lib.compute_metrics(frame, layouts,
-                                                                reference=reference_layout),
-               "skipped_folds": [], "layouts": {h: l.to_dict() for h, l in layouts.items()}}
-    if reference_layout is not None:
-        metrics["reference_layout"] = reference_layout.to_dict()
-    metrics = report_lib.json_safe(metrics)
-    report_lib.write_outputs(out_dir, frame, metrics, layouts)
-    return metrics
+    return classical.write_evaluation(frame, layout, out_dir, run, reference_layout)
 
 
 def _estimator_factory(spec) -> Callable[[Mapping[str, Any]], Any]:
@@ -325,9 +317,10 @@ def _finish(row, spec, row_dir: str, info, frames, reference: Optional[str],
             "seconds": round(time.perf_counter() - started, 1), **extra}
 
 
-def _aligned_inner(row_dirs: Mapping[str, str], fold: str) -> Tuple[np.ndarray,
-                                                                     Dict[str, np.ndarray]]:
-    """The rows' development predictions of ``fold`` in one utterance order."""
+def _aligned_inner(row_dirs: Mapping[str, str], fold: str
+                   ) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+    """The rows' development predictions of ``fold`` in one utterance order:
+    ``(utterance ids, class indices, {row: probabilities})``."""
     stored = {name: load_inner(path, fold) for name, path in row_dirs.items()}
     first = next(iter(stored.values()))
     order = np.argsort(first["utt_ids"])
@@ -339,7 +332,7 @@ def _aligned_inner(row_dirs: Mapping[str, str], fold: str) -> Tuple[np.ndarray,
             raise UserError(f"rows {list(row_dirs)} hold development predictions of other "
                             f"utterances in fold {fold!r}; they must read the same split")
         probs[name] = entry["probs"][index]
-    return first["y"][order], probs
+    return utts, first["y"][order], probs
 
 
 def combine_row(row, spec, row_dir: str, inputs: Mapping[str, Mapping[str, Any]],
@@ -361,7 +354,7 @@ def combine_row(row, spec, row_dir: str, inputs: Mapping[str, Mapping[str, Any]]
     prob_columns = layout.output_columns()
     frames, choices = [], []
     for fold in folds:
-        y, inner = _aligned_inner({n: inputs[n]["run_dir"] for n in spec.rows}, fold)
+        utts, y, inner = _aligned_inner({n: inputs[n]["run_dir"] for n in spec.rows}, fold)
         test = {name: frame[frame["fold"] == fold].set_index("utt_id")
                 for name, frame in tests.items()}
         base = first[first["fold"] == fold].copy()
@@ -369,29 +362,22 @@ def combine_row(row, spec, row_dir: str, inputs: Mapping[str, Mapping[str, Any]]
             held_out = np.mean([inner[n] for n in spec.rows], axis=0)
             probs = np.mean([test[n].loc[base["utt_id"], prob_columns].to_numpy()
                              for n in spec.rows], axis=0)
-            chosen = list(spec.rows)
+            choices.append({"fold": fold, "rows": list(spec.rows)})
         else:  # select: the row with the best development UA of this fold
             scores = {n: classification.unweighted_accuracy(y, inner[n].argmax(axis=1))
                       for n in spec.rows}
             pick = max(spec.rows, key=lambda n: scores[n])  # first on ties
             held_out = inner[pick]
             probs = test[pick].loc[base["utt_id"], prob_columns].to_numpy()
-            chosen = [pick]
             choices.append({"fold": fold, "row": pick, "dev_ua": scores})
             print(f"    {row.name}: fold {fold}: {pick} (development UA "
                   f"{scores[pick]:.3f})", flush=True)
         base[prob_columns] = probs
         base[layout.pred_column()] = [layout.classes[i] for i in probs.argmax(axis=1)]
         frames.append(base)
-        _save_inner(row_dir, fold, np.sort(_aligned_utts(inputs, spec.rows[0], fold)),
-                    held_out, y)
-        if spec.estimator == "mean":
-            choices.append({"fold": fold, "rows": chosen})
+        _save_inner(row_dir, fold, utts, held_out, y)
     return _finish(row, spec, row_dir, info, frames, reference, started,
                    {"inputs": list(spec.rows), "choices": choices},
                    f"of {', '.join(spec.rows)}",
                    {"choices": choices, "stacked": {"rows": list(spec.rows)}})
 
-
-def _aligned_utts(inputs, name: str, fold: str) -> np.ndarray:
-    return load_inner(inputs[name]["run_dir"], fold)["utt_ids"]
