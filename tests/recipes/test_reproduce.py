@@ -164,6 +164,7 @@ def test_recipe_002_smoke_fuses_crowd_and_individual_models(tmp_path, data_002):
         out, "runs", "proposed", "folds", "*", "params.yaml"))[0], encoding="utf-8"))
     fused = params["model"]["trunk"]["fuse"]
     assert len(fused) == 4 and params["model"]["trunk"]["freeze"] is True
+    assert params["model"]["trunk"]["precompute"] is True  # the components run once
     assert fused[2:] == [os.path.join(out, "runs", name) for name in individual]
     table3, table1 = results["tables"][0], results["tables"][1]
     assert [r["name"] for r in table3["rows"]] == ["crowd_h", "crowd_s", *individual,

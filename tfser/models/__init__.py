@@ -23,11 +23,12 @@ from tfser.models.config import FeatureInput, HeadConfig, ModelConfig, TrunkConf
 from tfser.models.factory import (attention_model, attention_models, build_model,
                                   compile_kwargs, freeze,
                                   fuse_trunks, get_trunk, load_trunk, save_trunk,
-                                  uncertainty_weights)
+                                  split_at_embedding, uncertainty_weights)
 
 __all__ = ["FeatureInput", "HeadConfig", "ModelConfig", "TrunkConfig",
            "apply_class_weights", "attention_model", "attention_models", "build_model",
            "compile_kwargs",
            "existence_weights", "fold_class_weights", "freeze", "fuse_trunks", "get_trunk",
-           "load_trunk", "save_trunk", "takes_existence_weights", "uncertainty_weights",
+           "load_trunk", "save_trunk", "split_at_embedding", "takes_existence_weights",
+           "uncertainty_weights",
            "with_existence_weights"]

@@ -20,7 +20,7 @@ trunks under new heads::
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import keras
 
@@ -31,6 +31,10 @@ from tfser.models.config import (HeadConfig, ModelConfig, as_head_config, as_mod
 from tfser.models.heads import build_heads
 from tfser.models.layers import AttentionPooling, UncertaintyWeights
 from tfser.models.trunks import build_trunk
+
+# The layer whose output is a fused model's embedding: the restored trunks' outputs
+# concatenated (an identity over a single trunk), the new heads' input.
+EMBEDDING_LAYER = "fused_embedding"
 
 # A model config (object or dict) or a list of head configs (objects or dicts).
 HeadsLike = Union[ModelConfig, Mapping[str, Any],
@@ -170,7 +174,34 @@ def fuse_trunks(trunks: Sequence[keras.Model], heads: HeadsLike, name: str = "fu
         raise ValueError("fuse_trunks needs at least one trunk")
     for trunk in trunks:
         trunk.trainable = trainable
-    return _heads_over_trunks(_unique_names(trunks), _head_configs(heads), name)
+    return _heads_over_trunks(_unique_names(trunks), _head_configs(heads), name,
+                              name_embedding=True)
+
+
+def split_at_embedding(model: keras.Model) -> Tuple[keras.Model, keras.Model]:
+    """The two halves of a :func:`fuse_trunks` model, sharing its layers and weights.
+
+    Training the heads half trains the fused model's heads: with frozen trunks, their
+    embeddings can be computed once per example instead of once per epoch
+    (``model.trunk.precompute``, :mod:`tfser.training.trainer`).
+
+    Returns:
+      ``(embedder, heads)``: features dict -> ``[B, D]`` embedding (the trunks in the
+      mode they are called in; call with ``training=False`` for frozen features), and
+      embedding -> ``{head: output}``.
+
+    Raises:
+      ValueError: A model without the :data:`EMBEDDING_LAYER` (not made by
+        :func:`fuse_trunks`).
+    """
+    try:
+        embedding = model.get_layer(EMBEDDING_LAYER).output
+    except ValueError:
+        raise ValueError(f"model '{model.name}' has no '{EMBEDDING_LAYER}' layer: only a "
+                         "model of restored trunks (fuse_trunks) splits at its "
+                         "embedding") from None
+    return (keras.Model(model.input, embedding, name=f"{model.name}_embedder"),
+            keras.Model(embedding, model.output, name=f"{model.name}_heads"))
 
 
 def attention_model(model: keras.Model) -> keras.Model:
@@ -260,11 +291,18 @@ def _shared_inputs(trunks: Sequence[keras.Model]) -> Dict[str, keras.KerasTensor
 
 
 def _heads_over_trunks(trunks: Sequence[keras.Model], heads: Sequence[HeadConfig],
-                       name: str, loss_weighting: str = "fixed") -> keras.Model:
+                       name: str, loss_weighting: str = "fixed",
+                       name_embedding: bool = False) -> keras.Model:
+    """``name_embedding``: the embedding is the output of an :data:`EMBEDDING_LAYER`
+    layer even over one trunk (restored trunks: :func:`split_at_embedding`)."""
     inputs = _shared_inputs(trunks)
     embeddings = [trunk({key: inputs[key] for key in trunk.input}) for trunk in trunks]
-    embedding = embeddings[0] if len(embeddings) == 1 else keras.layers.Concatenate(
-        axis=-1, name="fused_embedding")(embeddings)
+    if len(embeddings) > 1:
+        embedding = keras.layers.Concatenate(axis=-1, name=EMBEDDING_LAYER)(embeddings)
+    elif name_embedding:
+        embedding = keras.layers.Identity(name=EMBEDDING_LAYER)(embeddings[0])
+    else:
+        embedding = embeddings[0]
     if loss_weighting == "uncertainty":
         # Passes the embedding through; it only holds the learned weights in the model.
         embedding = UncertaintyWeights([head.name for head in heads],

@@ -101,6 +101,47 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                 self.wait += 1
 
 
+class OnModel(keras.callbacks.Callback):
+    """Runs ``inner`` on a fixed model instead of the one being fitted.
+
+    With precomputed trunk embeddings (``model.trunk.precompute``), ``fit`` trains only
+    the heads half of the fused model; checkpoints must still hold the whole model
+    and the summaries read the raw features, so those callbacks see the whole model
+    (which shares the heads' layers and weights).
+
+    Args:
+      inner: The callback.
+      model: The model it sees.
+    """
+
+    def __init__(self, inner: keras.callbacks.Callback, model: keras.Model):
+        super().__init__()
+        self.inner = inner
+        inner.set_model(model)
+
+    def set_model(self, model):
+        """Keeps the pinned model (``fit`` passes the one it trains)."""
+
+    def set_params(self, params):
+        self.inner.set_params(params)
+
+
+def _forward(hook: str):
+    def forward(self, *args, **kwargs):
+        return getattr(self.inner, hook)(*args, **kwargs)
+    forward.__name__ = hook
+    return forward
+
+
+# Every hook Keras calls on a callback, forwarded to the inner one.
+_HOOKS = tuple(f"on_{stage}_{edge}" for stage in ("train", "test", "predict", "epoch",
+                                                  "train_batch", "test_batch",
+                                                  "predict_batch")
+               for edge in ("begin", "end"))
+for _hook in _HOOKS:
+    setattr(OnModel, _hook, _forward(_hook))
+
+
 def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_epochs: int = 1,
                             confusion_max_batches: Optional[int] = DEFAULT_MAX_BATCHES,
                             attention_examples: int = DEFAULT_ATTENTION_EXAMPLES,

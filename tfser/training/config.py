@@ -13,6 +13,9 @@ A trunk may also be restored from earlier runs (two-stage training, papers 001 a
 002): ``trunk: {init_from: <run, cross-validation dir or trunk .keras>, freeze: true}``
 takes that run's trained trunk (of the same fold, for a cross-validation), and
 ``trunk: {fuse: [<run>, <run>], freeze: true}`` concatenates several under new heads.
+With ``precompute: true`` as well, the frozen trunks run once per example (inference
+mode: no dropout) and only the new heads train on their stored embeddings, instead of
+the trunks running forward on every batch of every epoch.
 
 The ``model`` entry is the :mod:`tfser.models` description without what the data
 already says: features and head sizes come from ``dataset_info.json`` (see
@@ -46,7 +49,8 @@ OPTIMIZERS = ("adam", "adamax", "rmsprop", "sgd")
 WEIGHT_DECAY_MODES = ("decoupled", "coupled")
 SCHEDULES = ("none", "step_decay")
 MODEL_KEYS = ("name", "trunk", "heads", "loss_weighting")
-TRUNK_KEYS = ("type", "features", "params", "name", "init_from", "fuse", "freeze")
+TRUNK_KEYS = ("type", "features", "params", "name", "init_from", "fuse", "freeze",
+              "precompute")
 
 
 _check = checks.Checks("experiment config")
@@ -267,8 +271,9 @@ def _check_model(model: Any) -> Dict[str, Any]:
         example = "<run dir>" if key == "init_from" else "[<run dir>, <run dir>]"
         _check.fail(f"model.trunk.{key}", f"names no first-stage run; pass "
                                           f"--params_override=model.trunk.{key}={example}")
-    if "freeze" in trunk:
-        _check.fail("model.trunk.freeze", "applies to a restored trunk (init_from or fuse)")
+    for key in ("freeze", "precompute"):
+        if key in trunk:
+            _check.fail(f"model.trunk.{key}", "applies to a restored trunk (init_from or fuse)")
     trunk_type = trunk.get("type")
     # Imported here: the trunk registry loads Keras, which --help should not need.
     from tfser.models.config import LOSS_WEIGHTINGS  # pylint: disable=import-outside-toplevel
@@ -288,10 +293,15 @@ def _check_restored_trunk(trunk: Mapping[str, Any]) -> None:
     """A trunk restored from earlier runs: ``init_from`` (one) or ``fuse`` (several)."""
     if trunk.get("init_from") is not None and trunk.get("fuse") is not None:
         _check.fail("model.trunk", "give init_from (one trunk) or fuse (several), not both")
-    extra = sorted(set(trunk) - {"init_from", "fuse", "freeze", "name"})
+    extra = sorted(set(trunk) - {"init_from", "fuse", "freeze", "precompute", "name"})
     if extra:
         _check.fail("model.trunk", f"{extra} describe a new trunk; a restored one (init_from "
-                                   "or fuse) takes only its source(s) and freeze")
+                                   "or fuse) takes only its source(s), freeze and precompute")
+    if "precompute" in trunk:
+        _check.boolean(trunk["precompute"], "model.trunk.precompute")
+        if trunk["precompute"] and not trunk.get("freeze", True):
+            _check.fail("model.trunk.precompute", "needs frozen trunks (freeze: true): "
+                                                  "fine-tuned trunks change every step")
     if trunk.get("init_from") is not None:
         _check.string(trunk["init_from"], "model.trunk.init_from")
     else:

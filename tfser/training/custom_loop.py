@@ -190,6 +190,11 @@ class CustomLoopTrainer:
     def __init__(self, task: EmotionTask, model_dir: str, strategy: str = "default",
                  epoch_end_hooks: Sequence[EpochHook] = (), verbose: bool = True):
         check_strategy(strategy)
+        if task.precomputes_trunks:
+            # The loop steps the whole model; precomputed embeddings are fit's path.
+            raise ValueError("model.trunk.precompute trains with Keras fit (strategies "
+                             "default and mirrored), not the custom loop; drop it for "
+                             f"strategy {strategy!r}")
         self.task = task
         self.config: ExperimentConfig = task.config
         self.model_dir = os.path.abspath(model_dir)

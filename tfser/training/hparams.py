@@ -117,6 +117,7 @@ def flatten_hparams(config: ExperimentConfig, feature_names: Sequence[str] = (),
         sources = [trunk["init_from"]] if trunk.get("init_from") else list(trunk["fuse"])
         out["model.trunk"] = "restored: " + ", ".join(str(s) for s in sources)
         out["model.trunk.freeze"] = bool(trunk.get("freeze", True))
+        out["model.trunk.precompute"] = bool(trunk.get("precompute", False))
     heads = config.model["heads"]
     out["model.heads"] = ",".join(head["name"] for head in heads)
     for head in heads:

@@ -18,6 +18,7 @@ import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfser import data
@@ -157,17 +158,66 @@ class EmotionTask:
             heads=self.head_names, batch_size=self.config.batch_size,
             shuffle=training and self.config.shuffle, seed=self.config.seed,
             deterministic=True, cache=cache)
-        if training:
-            weights = self.class_weights()
-            if weights:
-                # After the reader's prefetch: parallel and prefetched again, or this
-                # per-batch step would run in the training loop's critical path.
-                dataset = dataset.map(models.fold_class_weights(weights),
-                                      num_parallel_calls=tf.data.AUTOTUNE,
-                                      deterministic=True).prefetch(tf.data.AUTOTUNE)
-            if self.config.max_steps_per_epoch:
-                dataset = dataset.take(self.config.max_steps_per_epoch)
+        return self._training_batches(dataset) if training else dataset
+
+    def _training_batches(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        """Training batches with the class weights folded in, capped at
+        ``max_steps_per_epoch``."""
+        weights = self.class_weights()
+        if weights:
+            # After the reader's prefetch: parallel and prefetched again, or this
+            # per-batch step would run in the training loop's critical path.
+            dataset = dataset.map(models.fold_class_weights(weights),
+                                  num_parallel_calls=tf.data.AUTOTUNE,
+                                  deterministic=True).prefetch(tf.data.AUTOTUNE)
+        if self.config.max_steps_per_epoch:
+            dataset = dataset.take(self.config.max_steps_per_epoch)
         return dataset
+
+    @property
+    def precomputes_trunks(self) -> bool:
+        """Whether the restored, frozen trunks run once per example
+        (``model.trunk.precompute``): only the new heads train, on
+        :meth:`embedded_dataset`."""
+        return bool(self.trunk_sources and self.config.model["trunk"].get("precompute"))
+
+    def embedded_dataset(self, part: str, embedder: keras.Model) -> tf.data.Dataset:
+        """``(embedding, targets, sample_weights)`` batches of one part of the fold.
+
+        Every example (augmented copies too, for training) goes once through
+        ``embedder`` in inference mode (the first half of
+        :func:`~tfser.models.split_at_embedding`); the embeddings are kept in memory,
+        ``[examples, D]``. Training batches are then reshuffled each epoch with the
+        config's seed (unless ``shuffle`` is off) and carry the class weights, as
+        :meth:`build_dataset`'s.
+        """
+        source = data.build_dataset(
+            self.info, self.config.fold, part, features=self.feature_names,
+            heads=self.head_names, batch_size=self.config.batch_size, shuffle=False,
+            deterministic=True, cache=False)
+        signature = [{key: tf.TensorSpec(tensor.shape, tensor.dtype)
+                      for key, tensor in embedder.input.items()}]
+        # One graph for batches of every size and length (the open axes of the inputs).
+        embed = tf.function(lambda inputs: embedder(inputs, training=False),
+                            input_signature=signature)
+        embeddings, targets, weights = [], [], []
+        for features, target, weight in source:
+            embeddings.append(embed({key: features[key] for key in embedder.input}).numpy())
+            targets.append({key: value.numpy() for key, value in target.items()})
+            weights.append({key: value.numpy() for key, value in weight.items()})
+        if not embeddings:
+            raise ValueError(f"part '{part}' of fold {self.info.fold_name(self.config.fold)} "
+                             f"of {self.info.data_dir} has no examples")
+        stacked = (np.concatenate(embeddings),
+                   {key: np.concatenate([t[key] for t in targets]) for key in targets[0]},
+                   {key: np.concatenate([w[key] for w in weights]) for key in weights[0]})
+        dataset = tf.data.Dataset.from_tensor_slices(stacked)
+        if part != "train":
+            return dataset.batch(self.config.batch_size)
+        if self.config.shuffle:
+            dataset = dataset.shuffle(len(stacked[0]), seed=self.config.seed,
+                                      reshuffle_each_iteration=True)
+        return self._training_batches(dataset.batch(self.config.batch_size))
 
 
 def restored_trunk(source: str, fold: str, trainable: bool = False) -> keras.Model:

@@ -27,8 +27,9 @@ from typing import Dict, List, Optional, Sequence
 
 import keras
 
+from tfser import models
 from tfser.training.callbacks import (HistoryWriter, LearningRateLogger,  # noqa: F401
-                                      LossWeightLogger,
+                                      LossWeightLogger, OnModel,
                                       ResumableEarlyStopping, build_summary_callbacks)
 from tfser.training.config import ExperimentConfig, save_params
 from tfser.training.image_summaries import DEFAULT_ATTENTION_EXAMPLES
@@ -65,6 +66,8 @@ class Trainer:
         self.confusion_every_n_epochs = confusion_every_n_epochs
         self.attention_examples = attention_examples
         self.model: Optional[keras.Model] = None
+        # What fit trains: the model, or its heads half (model.trunk.precompute).
+        self.fit_model: Optional[keras.Model] = None
 
     def build_callbacks(self) -> List[keras.callbacks.Callback]:
         """Learning rate, history, backup, checkpoints, early stopping, TensorBoard
@@ -80,6 +83,10 @@ class Trainer:
         previous = read_history(self.model_dir) if resuming else []
         best_so_far = min((entry["val_loss"] for entry in previous if "val_loss" in entry),
                           default=None)
+        # The whole model: the fitted one, or the one whose heads a precomputed run
+        # fits (checkpoints and summaries need every layer and read raw features).
+        whole = (lambda callback: callback) if self.fit_model is self.model else (
+            lambda callback: OnModel(callback, self.model))
         callbacks = [
             LearningRateLogger(self.config.optimizer),
             LossWeightLogger(),
@@ -87,16 +94,16 @@ class Trainer:
             # (a step frequency would restart the epoch from batch 0).
             keras.callbacks.BackupAndRestore(os.path.join(self.model_dir, "backup"),
                                              save_freq="epoch"),
-            keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
-                                            monitor="val_loss", save_best_only=True,
-                                            initial_value_threshold=best_so_far),
-            keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras")),
+            whole(keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "best.keras"),
+                                                  monitor="val_loss", save_best_only=True,
+                                                  initial_value_threshold=best_so_far)),
+            whole(keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras"))),
             keras.callbacks.TensorBoard(log_dir),
             HistoryWriter(os.path.join(self.model_dir, HISTORY_FILE)),
-            *build_summary_callbacks(
+            *map(whole, build_summary_callbacks(
                 self.task, log_dir, confusion_every_n_epochs=self.confusion_every_n_epochs,
                 attention_examples=self.attention_examples,
-                history_path=os.path.join(self.model_dir, HISTORY_FILE)),
+                history_path=os.path.join(self.model_dir, HISTORY_FILE))),
         ]
         if self.config.early_stopping.patience:
             callbacks.insert(1, ResumableEarlyStopping(
@@ -124,11 +131,18 @@ class Trainer:
         set_seeds(self.config.seed)
         strategy = get_strategy(self.strategy_name)
         with strategy.scope():
-            self.model = self.task.build_model()
-            self.model.compile(optimizer=build_optimizer(self.config.optimizer),
-                               **self.task.compile_kwargs(self.model))
-        history = self.model.fit(
-            self.task.build_dataset("train"), validation_data=self.task.build_dataset("dev"),
-            epochs=self.config.epochs, callbacks=self.build_callbacks(), verbose=2,
+            self.model = self.fit_model = self.task.build_model()
+            if self.task.precomputes_trunks:
+                embedder, self.fit_model = models.split_at_embedding(self.model)
+            self.fit_model.compile(optimizer=build_optimizer(self.config.optimizer),
+                                   **self.task.compile_kwargs(self.fit_model))
+        if self.task.precomputes_trunks:
+            train, dev = (self.task.embedded_dataset(part, embedder)
+                          for part in ("train", "dev"))
+        else:
+            train, dev = self.task.build_dataset("train"), self.task.build_dataset("dev")
+        history = self.fit_model.fit(
+            train, validation_data=dev, epochs=self.config.epochs,
+            callbacks=self.build_callbacks(), verbose=2,
             shuffle=False)  # the task shuffles (with its seed) in tf.data
         return history.history
