@@ -79,3 +79,25 @@ def test_a_row_is_evaluated_against_the_reference(cv_run, tmp_path):
     assert metrics["command"].endswith("--part=test --reference=emotion")
     assert metrics["heads"]["emotion_exists"]["pooled"]["vs_emotion"]["num_samples"] == \
         metrics["heads"]["emotion"]["pooled"]["num_samples"]
+
+
+def _pairs_markdown(heads, reference):
+    pair = {"a": "x", "b": "y", "ztest_wa": {"z": 1.0, "p_value": 0.2},
+            "mcnemar": {"p_value": 0.3, "n": 10}}
+    results = {"recipe": "r", "title": "t", "command": "c", "corpus": "synthetic",
+               "protocol": "p", "folds": ["f0"], "protocol_folds": 1, "seconds": 1.0,
+               "reference": reference, "tables": [], "figures": {}, "notes": None,
+               "rows": [{"name": n, "head": h, "metrics": {"wa": 0.5}, "seconds": 1.0,
+                         "experiment": n, "runs": 1, "overrides": [], "eval_dir": "e"}
+                        for n, h in zip("xy", heads)],
+               "comparisons": {"head": ",".join(heads), "pairs": [pair]}}
+    return results_lib.to_markdown(results)
+
+
+def test_the_pairwise_heading_names_each_head_once():
+    assert "### Pairwise tests (head `emotion`)" in _pairs_markdown(
+        ["emotion", "emotion"], None)
+    assert "### Pairwise tests (heads `emotion`, `emotion_soft`)" in _pairs_markdown(
+        ["emotion", "emotion_soft"], None)
+    assert "### Pairwise tests (every row against `emotion`)" in _pairs_markdown(
+        ["emotion", "emotion_soft"], "emotion")

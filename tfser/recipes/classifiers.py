@@ -33,7 +33,6 @@ is the same as ``tfser-evaluate`` writes and every table and test reads it uncha
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -42,6 +41,7 @@ import numpy as np
 
 from tfser.config.errors import UserError
 from tfser.metrics import classification
+from tfser.recipes.spec import grid_points
 
 INNER_DIR = "inner"
 EVAL_DIR = "eval"
@@ -94,12 +94,6 @@ def fit(make: Callable[[], Any], x: np.ndarray, y: np.ndarray, num_classes: int,
         new = (np.asarray(new) - mean) / scale
         return probabilities(estimator, new if basis is None else new @ basis, num_classes)
     return predict
-
-
-def grid_points(grid: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
-    """The cartesian product of a ``{param: values}`` grid, in the order written."""
-    names = list(grid)
-    return [dict(zip(names, values)) for values in itertools.product(*grid.values())]
 
 
 def speaker_groups(speakers: np.ndarray, inner_folds: int) -> np.ndarray:

@@ -487,8 +487,12 @@ def to_markdown(results: Mapping[str, Any]) -> str:
         lines += _table_markdown(table)
     pairs = (results.get("comparisons") or {}).get("pairs") or []
     if pairs:
-        lines += ["### Pairwise tests (head "
-                  f"`{results['comparisons']['head']}`)", "",
+        # The comparison names one head per row; the heading names each once.
+        heads = list(dict.fromkeys(results["comparisons"]["head"].split(",")))
+        against = (f"every row against `{results['reference']}`" if results.get("reference")
+                   else ("head " if len(heads) == 1 else "heads ")
+                   + ", ".join(f"`{h}`" for h in heads))
+        lines += [f"### Pairwise tests ({against})", "",
                   "| A | B | WA A | WA B | z (WA) | p | McNemar p | n | UA per fold: paired p |",
                   "|---|---|---|---|---|---|---|---|---|"]
         rows = {r["name"]: r for r in results["rows"]}

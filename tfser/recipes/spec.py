@@ -41,7 +41,7 @@ import itertools
 import json
 import os
 import re
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import yaml
@@ -101,6 +101,13 @@ def _strings(value: Any, where: str) -> Tuple[str, ...]:
 Point = Mapping[str, float]
 
 
+def grid_points(grid: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The cartesian product of a ``{param: values}`` grid, in the order written (the
+    first parameter varies slowest)."""
+    names = list(grid)
+    return [dict(zip(names, values)) for values in itertools.product(*grid.values())]
+
+
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
     """Values swept over a row; the point is chosen on development data.
@@ -143,9 +150,7 @@ class SweepSpec:
     def points(self) -> Tuple[Any, ...]:
         """Every point in order: numbers for ``values``, name -> number dicts otherwise."""
         if self.grid:
-            names = [name for name, _ in self.grid]
-            return tuple(dict(zip(names, combo))
-                         for combo in itertools.product(*(v for _, v in self.grid)))
+            return tuple(grid_points(dict(self.grid)))
         if self.random is not None:
             n, seed, ranges = self.random
             rng = np.random.default_rng(seed)
