@@ -46,8 +46,9 @@ def _read_events(log_dir):
     return out
 
 
-def _train(experiment, data_dir, model_dir, **kwargs):
-    config = training.resolve_config(experiment, data_dir=data_dir, smoke=True)
+def _train(experiment, data_dir, model_dir, overrides=(), **kwargs):
+    config = training.resolve_config(experiment, data_dir=data_dir, smoke=True,
+                                     overrides=list(overrides))
     trainer = training.Trainer(training.EmotionTask(config), model_dir, **kwargs)
     trainer.train()
     return trainer
@@ -181,3 +182,21 @@ def test_the_old_summaries_module_still_answers_with_a_deprecation_warning():
     assert trainer.get_strategy is runtime.get_strategy
     assert trainer.HistoryWriter is callbacks.HistoryWriter
     assert custom_loop.worker_role is runtime.worker_role
+
+
+def test_a_precomputed_fusion_logs_the_same_images(data_001, tmp_path):
+    # Fit trains only the heads on stored embeddings; the confusion matrices predict
+    # those with the heads, the attention plots run the whole model on the raw data.
+    first = str(tmp_path / "001_hard")
+    _train("001_hard", data_001, first)
+    model_dir = str(tmp_path / "fused")
+    trainer = _train("001_hard", data_001, model_dir, attention_examples=2, overrides=[
+        f"model.trunk={{init_from: {first}, freeze: true, precompute: true}}"])
+    assert trainer.fit_model is not trainer.model
+    validation = _read_events(os.path.join(model_dir, "logs", "validation"))
+    images = {(step, tag): value for step, tag, plugin, value in validation
+              if plugin == "images"}
+    assert set(images) == {(step, tag) for step in (0, 1)
+                           for tag in ("confusion/emotion", "attention/0", "attention/1")}
+    for (_, tag), image in images.items():
+        assert image.std() > 10, tag

@@ -9,9 +9,10 @@ and the TensorBoard summaries of :mod:`~tfser.training.hparams` and
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import keras
+import tensorflow as tf
 
 from tfser import data
 from tfser import models
@@ -146,7 +147,8 @@ def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_e
                             confusion_max_batches: Optional[int] = DEFAULT_MAX_BATCHES,
                             attention_examples: int = DEFAULT_ATTENTION_EXAMPLES,
                             attention_every_n_epochs: int = 1,
-                            history_path: Optional[str] = None
+                            history_path: Optional[str] = None,
+                            precomputed: Optional[Tuple[tf.data.Dataset, keras.Model]] = None
                             ) -> List[keras.callbacks.Callback]:
     """The summary callbacks of a task's run, writing under ``log_dir`` (``<run>/logs``).
 
@@ -158,6 +160,11 @@ def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_e
       attention_examples: Dev examples plotted for attention trunks (0 = off).
       attention_every_n_epochs: Attention-plot frequency (0 = off).
       history_path: The run's ``history.json`` (metrics of resumed runs).
+      precomputed: ``(embedded dev data, whole model)`` when ``fit`` trains the heads
+        half of a fused model on precomputed trunk embeddings
+        (``model.trunk.precompute``): the confusion matrices then predict the
+        embedded dev data with the fitted heads, and the attention plots run the raw
+        dev data through the whole model.
 
     Returns:
       ``[ExperimentSummary, ConfusionMatrixImages, AttentionPlots]``, the last two only
@@ -172,7 +179,8 @@ def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_e
     if heads and confusion_every_n_epochs:
         callbacks.append(ConfusionMatrixImages(
             # Not cached: at most max_batches are read, and fit keeps its own dev copy.
-            task.build_dataset("dev", cache=False), heads, validation,
+            task.build_dataset("dev", cache=False) if precomputed is None else precomputed[0],
+            heads, validation,
             every_n_epochs=confusion_every_n_epochs, max_batches=confusion_max_batches))
     if attention_examples and attention_every_n_epochs:
         # Its own small read of the dev data, with meta for the utterance ids; no more
@@ -183,7 +191,8 @@ def build_summary_callbacks(task: EmotionTask, log_dir: str, confusion_every_n_e
                                      batch_size=batch_size, shuffle=False,
                                      deterministic=True, return_meta=True, cache=False)
         main = next(iter(heads), None)
-        callbacks.append(AttentionPlots(dataset, validation, num_examples=attention_examples,
-                                        head=main, class_names=heads.get(main, ()),
-                                        every_n_epochs=attention_every_n_epochs))
+        plots = AttentionPlots(dataset, validation, num_examples=attention_examples,
+                               head=main, class_names=heads.get(main, ()),
+                               every_n_epochs=attention_every_n_epochs)
+        callbacks.append(plots if precomputed is None else OnModel(plots, precomputed[1]))
     return callbacks

@@ -66,8 +66,10 @@ class Trainer:
         self.confusion_every_n_epochs = confusion_every_n_epochs
         self.attention_examples = attention_examples
         self.model: Optional[keras.Model] = None
-        # What fit trains: the model, or its heads half (model.trunk.precompute).
+        # What fit trains: the model, or its heads half (model.trunk.precompute), and
+        # the development data it validates on.
         self.fit_model: Optional[keras.Model] = None
+        self.dev = None
 
     def build_callbacks(self) -> List[keras.callbacks.Callback]:
         """Learning rate, history, backup, checkpoints, early stopping, TensorBoard
@@ -83,10 +85,11 @@ class Trainer:
         previous = read_history(self.model_dir) if resuming else []
         best_so_far = min((entry["val_loss"] for entry in previous if "val_loss" in entry),
                           default=None)
-        # The whole model: the fitted one, or the one whose heads a precomputed run
-        # fits (checkpoints and summaries need every layer and read raw features).
-        whole = (lambda callback: callback) if self.fit_model is self.model else (
-            lambda callback: OnModel(callback, self.model))
+        # Checkpoints hold the whole model, also when fit trains only its heads half
+        # on precomputed trunk embeddings (model.trunk.precompute).
+        precomputed = self.fit_model is not self.model
+        whole = (lambda callback: OnModel(callback, self.model)) if precomputed else (
+            lambda callback: callback)
         callbacks = [
             LearningRateLogger(self.config.optimizer),
             LossWeightLogger(),
@@ -100,10 +103,11 @@ class Trainer:
             whole(keras.callbacks.ModelCheckpoint(os.path.join(checkpoints, "last.keras"))),
             keras.callbacks.TensorBoard(log_dir),
             HistoryWriter(os.path.join(self.model_dir, HISTORY_FILE)),
-            *map(whole, build_summary_callbacks(
+            *build_summary_callbacks(
                 self.task, log_dir, confusion_every_n_epochs=self.confusion_every_n_epochs,
                 attention_examples=self.attention_examples,
-                history_path=os.path.join(self.model_dir, HISTORY_FILE))),
+                history_path=os.path.join(self.model_dir, HISTORY_FILE),
+                precomputed=(self.dev, self.model) if precomputed else None),
         ]
         if self.config.early_stopping.patience:
             callbacks.insert(1, ResumableEarlyStopping(
@@ -137,12 +141,12 @@ class Trainer:
             self.fit_model.compile(optimizer=build_optimizer(self.config.optimizer),
                                    **self.task.compile_kwargs(self.fit_model))
         if self.task.precomputes_trunks:
-            train, dev = (self.task.embedded_dataset(part, embedder)
-                          for part in ("train", "dev"))
+            train, self.dev = (self.task.embedded_dataset(part, embedder)
+                               for part in ("train", "dev"))
         else:
-            train, dev = self.task.build_dataset("train"), self.task.build_dataset("dev")
+            train, self.dev = self.task.build_dataset("train"), self.task.build_dataset("dev")
         history = self.fit_model.fit(
-            train, validation_data=dev, epochs=self.config.epochs,
+            train, validation_data=self.dev, epochs=self.config.epochs,
             callbacks=self.build_callbacks(), verbose=2,
             shuffle=False)  # the task shuffles (with its seed) in tf.data
         return history.history
