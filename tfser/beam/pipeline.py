@@ -44,11 +44,12 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from tfser import annotations
 from tfser.beam import dataset_info
 from tfser.beam import plan as plan_lib
+from tfser.beam import runners
 from tfser.beam import shards
 from tfser.beam import transforms
 from tfser.beam.config import FeaturizeConfig
@@ -145,12 +146,7 @@ def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
         options = PipelineOptions.from_dictionary(dict(options))
     else:
         options = PipelineOptions(list(options))
-    standard = options.view_as(StandardOptions)
-    if standard.runner is None:
-        # The local runner the DirectRunner ends up on: Beam 2.77's DirectRunner first
-        # tries to download the Prism runner binary from GitHub at run time (fails
-        # offline, and online runs a different runner than the one tested here).
-        standard.runner = "FnApiRunner"
+    runners.configure_runner(options)
     direct = options.view_as(DirectOptions)
     explicit = options.get_all_options(drop_default=True)
     if direct.direct_num_workers != 1 and "direct_running_mode" not in explicit:
@@ -180,12 +176,12 @@ def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline
          | "WorkItems" >> beam.Create(plan.items)
-         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, work_dir,
-                                               log_every,
+         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, log_every,
                                                -(-len(plan.items) // workers)))
-    pipeline.run().wait_until_finish()
+    runners.run_to_completion(pipeline)
     records = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
     shards.write_files_record(work_dir, records)
+    shards.gather_records(parts_dir, work_dir)
 
 
 def _finalise(plan: plan_lib.Plan, tmp_dir: str, table_dir: str, created_by: str) -> Dict:
