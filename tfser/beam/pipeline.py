@@ -19,7 +19,10 @@ A run killed outright (SIGKILL) cannot clean up; the next run of the same output
 removes every ``<out>.tmp-<pid>`` whose process is gone and logs it
 (:mod:`tfser.fileio.stale`).
 The output directory must be on a file system the driver can rename in (local disk or
-a shared mount reachable by every worker).
+a shared mount reachable by every worker): workers write their bundle files into
+``<out>.tmp-<pid>/_work/parts`` and the driver reads them from there, so on a cluster
+of several machines ``--out`` (and the corpus audio, named by absolute paths in the
+work items) must be on a file system every worker mounts at the same path.
 
 Runner: Beam's local FnApiRunner by default (what the DirectRunner runs these
 transforms on, without its attempt to download the Prism runner from GitHub first);
@@ -30,8 +33,9 @@ threads on 2 cores for eGeMAPS functionals, ``benchmarks/featurize.py``), wherea
 ``multi_processing`` worker first imports TensorFlow (~5 s) and receives its input
 through gRPC, which made 2 processes no faster than 1 on the 2-core machines here.
 ``--direct_running_mode=multi_processing`` still selects processes (for Python-heavy
-user front-ends on many cores). Any other Beam option (``--runner``,
-``--flink_master``, ...) passes through unchanged.
+user front-ends on many cores). ``--runner=DaskRunner`` runs on a Dask cluster
+(:mod:`tfser.beam.runners`); any other Beam option (``--runner``, ``--flink_master``,
+...) passes through unchanged.
 """
 
 from __future__ import annotations
