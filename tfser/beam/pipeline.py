@@ -177,11 +177,12 @@ def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,
     os.makedirs(examples_dir)
     os.makedirs(parts_dir)
     workers = max(1, int(options.view_as(DirectOptions).direct_num_workers or 1))
+    # A worker's share (for its ETA) is known only on the local runner.
+    expected = (-(-len(plan.items) // workers) if runners.is_local(options) else 0)
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline
          | "WorkItems" >> beam.Create(plan.items)
-         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, log_every,
-                                               -(-len(plan.items) // workers)))
+         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, log_every, expected))
     runners.run_to_completion(pipeline)
     records = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
     shards.write_files_record(work_dir, records)

@@ -46,6 +46,11 @@ def is_dask(runner: Optional[str]) -> bool:
     return runner in (DASK_RUNNER, DASK_RUNNER_CLASS)
 
 
+def is_local(options: PipelineOptions) -> bool:
+    """Whether ``options`` (after :func:`configure_runner`) run on the local runner."""
+    return options.view_as(StandardOptions).runner in (LOCAL_RUNNER, "DirectRunner")
+
+
 def configure_runner(options: PipelineOptions) -> PipelineOptions:
     """Sets the runner's tfser defaults on ``options`` (in place) and returns them.
 
