@@ -20,7 +20,7 @@ setup(
         "pandas>=2.2,<4",
         "pyarrow>=18,<27",
         "absl-py>=2.1,<3",
-        "apache-beam[tfrecord]>=2.77,<2.78",
+        "apache-beam[tfrecord,dask]>=2.77,<2.78",  # dask: the DaskRunner (Scaling out)
         "soundfile>=0.12,<0.15",
         "soxr>=0.5,<2",
         "scikit-learn>=1.5,<2",

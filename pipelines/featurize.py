@@ -6,9 +6,16 @@ Example::
         --out=build/features/synthetic_000 --params_override=num_shards=2 \\
         --direct_num_workers=2
 
+On a Dask cluster (README, "Scaling out")::
+
+    tfser-featurize --config=configs/featurize/synthetic_000.yaml --table=build/synth \
+        --out=build/features/synthetic_000 --runner=DaskRunner \
+        --dask_client_address=127.0.0.1:8786
+
 Beam pipeline options (those Beam's PipelineOptions recognise, e.g.
-``--runner=FlinkRunner --flink_master=...``, ``--direct_running_mode=...``) go to Beam
-unchanged, so the same command runs on a cluster; any other unknown flag is refused.
+``--runner=FlinkRunner --flink_master=...``, ``--direct_running_mode=...``,
+``--dask_partition_size=...``) go to Beam unchanged, so the same command runs on a
+cluster; any other unknown flag is refused.
 The output directory receives the sharded examples, ``dataset_info.json``,
 ``rejects.csv`` and ``config.yaml``; the command prints ``in = written + rejected``,
 the reject reasons, the rate (utt/s) and the real-time factor.
@@ -28,6 +35,7 @@ from absl import flags
 
 from pipelines import cli
 from pipelines import flags as shared
+from tfser.config.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -43,6 +51,14 @@ def define_flags() -> None:
     shared.define_direct_num_workers(
         1, "DirectRunner workers; > 1 runs them as threads (multi_threading) unless "
            "--direct_running_mode says otherwise.", lower_bound=0)
+    flags.DEFINE_string(
+        "runner", None, "Beam runner; unset: the local FnApiRunner. DaskRunner runs on a "
+        "Dask cluster (tested; workers need the corpus and --out on a file system they all "
+        "share, at the same paths); FlinkRunner, SparkRunner, DataflowRunner take Beam's "
+        "own options (untested).")
+    flags.DEFINE_string(
+        "dask_client_address", None, "HOST:PORT of a running Dask scheduler "
+        "(--runner=DaskRunner); unset, the DaskRunner starts a local cluster.")
     flags.DEFINE_integer("log_every", 50, "Progress line per worker every N utterances.",
                          lower_bound=1)
     for name in ("config", "table", "out"):
@@ -58,6 +74,8 @@ def not_beam_options(args: Sequence[str]) -> List[str]:
         return []
     # Imported here: only commands with extra flags pay for loading Beam this early.
     from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
+    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
+    runners.register_runner_options()  # so that --dask_* options are recognised
     logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
     options = pipeline_options.PipelineOptions(list(args))
     try:
@@ -90,14 +108,33 @@ def created_by_command(argv) -> str:
     return " ".join(["tfser-featurize"] + [shlex.quote(a) for a in argv[1:]])
 
 
+def runner_options() -> List[str]:
+    """The Beam options of this binary's own runner flags.
+
+    Raises:
+      UserError: ``--dask_client_address`` without ``--runner=DaskRunner``.
+    """
+    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
+    options = [f"--direct_num_workers={FLAGS.direct_num_workers}"]
+    if FLAGS.runner:
+        options.append(f"--runner={FLAGS.runner}")
+    if FLAGS.dask_client_address:
+        if not runners.is_dask(FLAGS.runner):
+            raise UserError(f"--dask_client_address={FLAGS.dask_client_address} without "
+                            "--runner=DaskRunner, on the command line of tfser-featurize, "
+                            "add --runner=DaskRunner")
+        options.append(f"--dask_client_address={FLAGS.dask_client_address}")
+    return options
+
+
 def main(argv) -> None:
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     logging.getLogger("tfser.beam").setLevel(logging.INFO)
     # Imported here so that `--help` answers without loading TensorFlow and Beam.
     from tfser import beam as tfser_beam  # pylint: disable=import-outside-toplevel
+    options = list(argv[1:]) + runner_options()
     with cli.user_input("fix --config or --params_override (tfser-featurize --help)"):
         config = tfser_beam.load_config(FLAGS.config, FLAGS.params_override)
-    options = list(argv[1:]) + [f"--direct_num_workers={FLAGS.direct_num_workers}"]
     # An existing --out (the message says what to do) or a missing --table.
     with cli.user_input(errors=(FileExistsError,)), cli.user_input(
             "pass the --out of tfser-annotate as --table", errors=(FileNotFoundError,)):

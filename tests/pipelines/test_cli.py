@@ -88,10 +88,11 @@ def test_featurize_passes_beam_options_and_refuses_other_flags(capsys):
     binary = featurize.BINARY
     binary.define()
     base = ["tfser-featurize", "--config=c.yaml", "--table=t", "--out=o"]
+    # --dask_partition_size is a Beam option only once the DaskRunner is registered.
     assert binary.parse(base + ["--direct_running_mode=multi_processing",
-                                "--runner", "FnApiRunner"]) == [
-        "tfser-featurize", "--direct_running_mode=multi_processing", "--runner",
-        "FnApiRunner"]
+                                "--dask_partition_size", "4"]) == [
+        "tfser-featurize", "--direct_running_mode=multi_processing", "--dask_partition_size",
+        "4"]
     with pytest.raises(SystemExit) as exited:
         binary.parse(base + ["--overwirte"])
     assert exited.value.code == 2
@@ -99,6 +100,25 @@ def test_featurize_passes_beam_options_and_refuses_other_flags(capsys):
     with pytest.raises(SystemExit):
         binary.parse(base + ["--num_shard=3"])
     assert _error_line(capsys).endswith("did you mean --params_override=num_shards=...?")
+
+
+def test_featurize_runner_flags_become_beam_options(capsys):
+    binary = featurize.BINARY
+    binary.define()
+    base = ["tfser-featurize", "--config=c.yaml", "--table=t", "--out=o"]
+    binary.parse(base + ["--runner=DaskRunner", "--dask_client_address=127.0.0.1:8786"])
+    assert featurize.runner_options() == [
+        "--direct_num_workers=1", "--runner=DaskRunner", "--dask_client_address=127.0.0.1:8786"]
+    binary.parse(base)
+    assert featurize.runner_options() == ["--direct_num_workers=1"]
+    argv = base + ["--dask_client_address=127.0.0.1:8786"]
+    assert _exit_code(binary, argv) == 2
+    assert _error_line(capsys) == (
+        "error: --dask_client_address=127.0.0.1:8786 without --runner=DaskRunner, on the "
+        "command line of tfser-featurize, add --runner=DaskRunner")
+    binary.define()
+    help_text = binary.help_text()
+    assert "--runner: " in help_text and "--dask_client_address: " in help_text
 
 
 def test_flags_of_an_earlier_binary_are_gone(capsys):

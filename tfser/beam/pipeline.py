@@ -19,7 +19,10 @@ A run killed outright (SIGKILL) cannot clean up; the next run of the same output
 removes every ``<out>.tmp-<pid>`` whose process is gone and logs it
 (:mod:`tfser.fileio.stale`).
 The output directory must be on a file system the driver can rename in (local disk or
-a shared mount reachable by every worker).
+a shared mount reachable by every worker): workers write their bundle files into
+``<out>.tmp-<pid>/_work/parts`` and the driver reads them from there, so on a cluster
+of several machines ``--out`` (and the corpus audio, named by absolute paths in the
+work items) must be on a file system every worker mounts at the same path.
 
 Runner: Beam's local FnApiRunner by default (what the DirectRunner runs these
 transforms on, without its attempt to download the Prism runner from GitHub first);
@@ -30,8 +33,9 @@ threads on 2 cores for eGeMAPS functionals, ``benchmarks/featurize.py``), wherea
 ``multi_processing`` worker first imports TensorFlow (~5 s) and receives its input
 through gRPC, which made 2 processes no faster than 1 on the 2-core machines here.
 ``--direct_running_mode=multi_processing`` still selects processes (for Python-heavy
-user front-ends on many cores). Any other Beam option (``--runner``,
-``--flink_master``, ...) passes through unchanged.
+user front-ends on many cores). ``--runner=DaskRunner`` runs on a Dask cluster
+(:mod:`tfser.beam.runners`); any other Beam option (``--runner``, ``--flink_master``,
+...) passes through unchanged.
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from tfser import annotations
 from tfser.beam import dataset_info
 from tfser.beam import plan as plan_lib
+from tfser.beam import runners
 from tfser.beam import shards
 from tfser.beam import transforms
 from tfser.beam.config import FeaturizeConfig
@@ -145,12 +150,7 @@ def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
         options = PipelineOptions.from_dictionary(dict(options))
     else:
         options = PipelineOptions(list(options))
-    standard = options.view_as(StandardOptions)
-    if standard.runner is None:
-        # The local runner the DirectRunner ends up on: Beam 2.77's DirectRunner first
-        # tries to download the Prism runner binary from GitHub at run time (fails
-        # offline, and online runs a different runner than the one tested here).
-        standard.runner = "FnApiRunner"
+    runners.configure_runner(options)
     direct = options.view_as(DirectOptions)
     explicit = options.get_all_options(drop_default=True)
     if direct.direct_num_workers != 1 and "direct_running_mode" not in explicit:
@@ -177,15 +177,16 @@ def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,
     os.makedirs(examples_dir)
     os.makedirs(parts_dir)
     workers = max(1, int(options.view_as(DirectOptions).direct_num_workers or 1))
+    # A worker's share (for its ETA) is known only on the local runner.
+    expected = (-(-len(plan.items) // workers) if runners.is_local(options) else 0)
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline
          | "WorkItems" >> beam.Create(plan.items)
-         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, work_dir,
-                                               log_every,
-                                               -(-len(plan.items) // workers)))
-    pipeline.run().wait_until_finish()
+         | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, log_every, expected))
+    runners.run_to_completion(pipeline)
     records = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
     shards.write_files_record(work_dir, records)
+    shards.gather_records(parts_dir, work_dir)
 
 
 def _finalise(plan: plan_lib.Plan, tmp_dir: str, table_dir: str, created_by: str) -> Dict:

@@ -1,10 +1,18 @@
-"""Driver-side merge of the workers' part files into the final per-speaker shards.
+"""Driver-side gathering of the bundles' files into the final shards and work files.
 
-Workers append examples to part files as they go (one per bundle and shard; see
-:mod:`tfser.beam.transforms`). Here the parts of each (group, shard) are read, sorted
-by utterance id and written as ``<group>-SSSSS-of-NNNNN.tfrecord``, one shard in
-memory at a time; the parts are then deleted. Sorting makes the files byte-identical
-whatever the number of workers or the way the runner bundled the work.
+Workers write, per bundle, one part file per (group, shard) and one records file (see
+:mod:`tfser.beam.transforms`). Here, reading only committed files:
+
+* :func:`merge_parts`: the parts of each (group, shard) are read, sorted by utterance
+  id and written as ``<group>-SSSSS-of-NNNNN.tfrecord``, one shard in memory at a time.
+  Sorting makes the files byte-identical whatever the runner, the number of workers or
+  the way the runner bundled the work.
+* :func:`gather_records`: the records become the JSON-lines work files that
+  :mod:`tfser.beam.dataset_info` reads (``written``, ``rejects``, ``moments`` summed per
+  speaker, and ``files`` from the merge).
+
+The parts directory is removed at the end, with any file of a bundle attempt that died
+before committing.
 """
 
 from __future__ import annotations
@@ -12,14 +20,18 @@ from __future__ import annotations
 import collections
 import json
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, Iterable, Iterator, List, Tuple
 
 import tensorflow as tf
 
+from tfser.beam import stats as stats_lib
 from tfser.beam import transforms
 from tfser.features import example_codec
 
 FILES_WORK_FILE = "files-00000-of-00001.jsonl"
+# Work file of each record kind (read by dataset_info.read_work_file).
+RECORD_WORK_FILES = {transforms.WRITTEN: "written", transforms.REJECTED: "rejects",
+                     transforms.MOMENTS: "moments"}
 
 
 def _parse_part_name(name: str) -> Tuple[str, int]:
@@ -28,11 +40,19 @@ def _parse_part_name(name: str) -> Tuple[str, int]:
     return group, int(shard)
 
 
+def _committed(parts_dir: str, suffix: str) -> List[str]:
+    """Sorted names of the committed bundle files ending in ``suffix``."""
+    if not tf.io.gfile.exists(parts_dir):
+        return []
+    return sorted(name for name in tf.io.gfile.listdir(parts_dir)
+                  if transforms.is_committed(name) and name.endswith(suffix))
+
+
 def merge_parts(parts_dir: str, examples_dir: str, num_shards: int) -> List[Dict]:
-    """Merges every shard's parts; returns one record per file written.
+    """Merges every shard's committed parts; returns one record per file written.
 
     Args:
-      parts_dir: Directory of the workers' part files (removed afterwards).
+      parts_dir: Directory of the workers' bundle files.
       examples_dir: Where the final shard files go.
       num_shards: Shards per group (the ``-of-NNNNN`` of the names).
 
@@ -40,13 +60,12 @@ def merge_parts(parts_dir: str, examples_dir: str, num_shards: int) -> List[Dict
       ``[{"group", "shard", "file", "count"}]`` sorted by file name.
     """
     parts: Dict[Tuple[str, int], List[str]] = collections.defaultdict(list)
-    for name in tf.io.gfile.listdir(parts_dir) if tf.io.gfile.exists(parts_dir) else []:
-        if transforms.PART_SEPARATOR in name:
-            parts[_parse_part_name(name)].append(os.path.join(parts_dir, name))
+    for name in _committed(parts_dir, transforms.TFRECORD_SUFFIX):
+        parts[_parse_part_name(name)].append(os.path.join(parts_dir, name))
     records = []
     for (group, shard), paths in sorted(parts.items()):
         examples = []
-        for path in sorted(paths):
+        for path in paths:
             for raw in tf.data.TFRecordDataset(path).as_numpy_iterator():
                 examples.append((example_codec.example_utt_id(raw), raw))
         examples.sort(key=lambda pair: pair[0])
@@ -57,15 +76,52 @@ def merge_parts(parts_dir: str, examples_dir: str, num_shards: int) -> List[Dict
         for path in paths:
             tf.io.gfile.remove(path)
         records.append({"group": group, "shard": shard, "file": name, "count": len(examples)})
+    return records
+
+
+def _read_records(parts_dir: str) -> Iterator[Dict]:
+    for name in _committed(parts_dir, transforms.RECORDS_SUFFIX):
+        with tf.io.gfile.GFile(os.path.join(parts_dir, name)) as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _write_jsonl(path: str, records: Iterable[Dict]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def gather_records(parts_dir: str, work_dir: str) -> None:
+    """Writes the bundles' records as the work files and removes ``parts_dir``.
+
+    Moments are summed per (speaker, part, feature set) in the bundles' name order, so
+    the same bundles always give the same sums.
+    """
+    by_kind: Dict[str, List[Dict]] = {kind: [] for kind in RECORD_WORK_FILES}
+    moments: Dict[Tuple[str, str, str], stats_lib.Moments] = {}
+    for record in _read_records(parts_dir):
+        kind = record.pop("kind")
+        if kind != transforms.MOMENTS:
+            by_kind[kind].append(record)
+            continue
+        key = (record["speaker_id"], record["stats_part"], record["feature"])
+        value = stats_lib.Moments.from_json(record)
+        moments[key] = value if key not in moments else moments[key] + value
+    by_kind[transforms.MOMENTS] = [
+        {"speaker_id": speaker, "stats_part": part, "feature": name, **value.to_json()}
+        for (speaker, part, name), value in sorted(moments.items())]
+    for kind, records in by_kind.items():
+        records.sort(key=lambda r: (r.get("utt_id", ""), r.get("variant", "")))
+        _write_jsonl(os.path.join(work_dir, f"{RECORD_WORK_FILES[kind]}-00000-of-00001.jsonl"),
+                     records)
     if tf.io.gfile.exists(parts_dir):
         tf.io.gfile.rmtree(parts_dir)
-    return records
 
 
 def write_files_record(work_dir: str, records: List[Dict]) -> str:
     """Writes the merge result as the ``files`` work file read by dataset_info."""
     path = os.path.join(work_dir, FILES_WORK_FILE)
-    with open(path, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
+    _write_jsonl(path, records)
     return path

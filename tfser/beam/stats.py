@@ -1,11 +1,14 @@
 """Sufficient statistics for feature normalisation: count, sum and sum of squares.
 
-Workers emit one :class:`Moments` per (speaker, feature set) and example; Beam sums
-them per speaker (:class:`MomentsCombineFn`); the driver adds the speakers of each
-fold's TRAIN part to get that fold's global mean and standard deviation, and keeps each
-speaker's own statistics for per-speaker normalisation (002). Sums are float64; every
-frame of a frame-level array counts once, a functionals vector counts as one frame
-(as in :func:`tfser.features.frames.fit_znorm`).
+Workers compute one :class:`Moments` per (speaker, feature set) and example and sum
+them per speaker within each bundle (:mod:`tfser.beam.transforms`); the driver adds the
+bundles in a fixed order, then the speakers of each fold's TRAIN part to get that fold's
+global mean and standard deviation, and keeps each speaker's own statistics for
+per-speaker normalisation (002). Sums are float64; every frame of a frame-level array
+counts once, a functionals vector counts as one frame (as in
+:func:`tfser.features.frames.fit_znorm`). How a runner bundles the work changes the
+order of the float64 additions, so statistics of two runners agree to float64 rounding
+(the float32 values written almost always bit for bit), not by construction.
 
 Sums of squares lose precision when a feature's mean is large against its spread
 (``var = E[x^2] - E[x]^2``); in float64 this stays below 1e-6 relative for the
@@ -17,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, Iterable, Mapping
 
-import apache_beam as beam
 import numpy as np
 
 
@@ -81,23 +83,6 @@ def sum_moments(items: Iterable[Moments]) -> Moments:
     if result is None:
         raise ValueError("no moments to add")
     return result
-
-
-class MomentsCombineFn(beam.CombineFn):
-    """Adds :class:`Moments` (accumulator None until the first input)."""
-
-    def create_accumulator(self):
-        return None
-
-    def add_input(self, accumulator, element):
-        return element if accumulator is None else accumulator + element
-
-    def merge_accumulators(self, accumulators):
-        present = [a for a in accumulators if a is not None]
-        return sum_moments(present) if present else None
-
-    def extract_output(self, accumulator):
-        return accumulator
 
 
 def fold_statistics(per_speaker: Mapping[str, Mapping[str, Moments]],

@@ -1,35 +1,49 @@
 """Beam shells around the pure featurization core (:mod:`tfser.beam.work`).
 
 * :class:`FeaturizeFn` - builds the extractors once per worker (``setup``), runs
-  :func:`~tfser.beam.work.featurize_item`, appends each encoded example to a part
-  file of its (shard group, shard) opened for the current bundle, and routes the
-  other outcomes: rejects, per-example summaries, per-speaker normalisation moments
-  and the part files written (tagged outputs). It also reports progress with an ETA.
-* :class:`Featurize` - the composite: work items in, part files and JSON-lines work
-  files (summaries, rejects, moments, parts) out, read back by the driver, which
-  merges the parts of each shard into ``<group>-SSSSS-of-NNNNN.tfrecord`` sorted by
-  utterance id (:func:`tfser.beam.shards.merge_parts`).
+  :func:`~tfser.beam.work.featurize_item` and writes everything a bundle produces to
+  files of its own: each encoded example to a part file of its (shard group, shard),
+  and the bundle's records (one summary per written example, the rejects, and the
+  normalisation moments summed per speaker) to one JSON-lines file. It emits nothing.
+  It also reports progress with an ETA.
+* :class:`Featurize` - the composite: work items in, bundle files out, read back by the
+  driver, which merges the parts of each shard into ``<group>-SSSSS-of-NNNNN.tfrecord``
+  sorted by utterance id (:func:`tfser.beam.shards.merge_parts`) and gathers the
+  records (:func:`tfser.beam.shards.gather_records`).
 
-Why part files and not a ``GroupByKey`` of examples (or ``WriteToTFRecord``): a
-grouping shuffle holds every encoded example in memory on the DirectRunner (8 GB for
-1,800 spectrogram examples, measured), while part files stream to disk as they are
-made, and the driver then holds one shard at a time. ``WriteToTFRecord`` would need
-one sink per speaker in the graph. Sorting in the merge gives byte-identical files
-whatever the number of workers or the bundling.
+Why files written by the DoFn and not a ``GroupByKey`` of examples (or
+``WriteToTFRecord``): a grouping shuffle holds every encoded example in memory on the
+DirectRunner (8 GB for 1,800 spectrogram examples, measured), while part files stream to
+disk as they are made, and the driver then holds one shard at a time. ``WriteToTFRecord``
+would need one sink per speaker in the graph.
+
+Why the graph is a single ``ParDo`` with no outputs (no tagged outputs, combine or text
+sink): Beam 2.77's DaskRunner hands every tagged output of a ``ParDo`` to each consumer
+of any one of them, computes only the last transform of the graph, and runs a file sink's
+finalisation as a nested Dask computation; ``Create -> ParDo`` is what every runner runs.
+
+Commit protocol (what makes a retried bundle harmless): a bundle writes under temporary
+names and, in ``finish_bundle``, renames each file to a name derived from the utterance
+ids it processed, records last. A bundle re-run by the runner (a worker died, or its
+result was lost with its worker) processes the same items, produces the same bytes and
+replaces the same files, so nothing is counted twice; files of an attempt that died
+before its renames keep their temporary names and are ignored. Sorting in the merge
+makes the shards byte-identical whatever the runner, the number of workers or the
+bundling.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
 import uuid
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 import apache_beam as beam
-from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
 from tfser.beam import stats as stats_lib
@@ -38,6 +52,11 @@ from tfser.beam import work
 _LOG = logging.getLogger("tfser.beam")
 NAMESPACE = "tfser.featurize"
 TFRECORD_SUFFIX = ".tfrecord"
+RECORDS_SUFFIX = ".jsonl"
+# Record kinds of a bundle's records file.
+WRITTEN, REJECTED, MOMENTS = "written", "rejected", "moments"
+# Prefix of a file a bundle is still writing (renamed away when the bundle commits).
+TEMP_PREFIX = "_inprogress-"
 
 
 def shard_file_name(group: str, shard: int, num_shards: int) -> str:
@@ -53,24 +72,86 @@ def part_file_name(group: str, shard: int, token: str) -> str:
     return f"{group}-{shard:05d}{PART_SEPARATOR}{token}{TFRECORD_SUFFIX}"
 
 
+def records_file_name(token: str) -> str:
+    """The records of one bundle: ``records__part-<token>.jsonl``."""
+    return f"records{PART_SEPARATOR}{token}{RECORDS_SUFFIX}"
+
+
+def is_committed(name: str) -> bool:
+    """Whether a file in the parts directory belongs to a bundle that finished."""
+    return PART_SEPARATOR in name and not name.startswith(TEMP_PREFIX)
+
+
+def bundle_token(utt_ids: List[str]) -> str:
+    """The name of a bundle's files: a digest of the utterances it processed, in order."""
+    return hashlib.sha256("\n".join(utt_ids).encode("utf-8")).hexdigest()[:32]
+
+
 def shard_pattern(group: str) -> str:
     """Glob matching every shard of one group (and of no other group)."""
     return f"{group}-?????-of-?????{TFRECORD_SUFFIX}"
 
 
-class FeaturizeFn(beam.DoFn):
-    """Featurizes work items; see the module docstring for the outputs."""
+class _Bundle:
+    """What one bundle has written so far: temporary files, records, summed moments."""
 
-    REJECTS = "rejects"
-    WRITTEN = "written"
-    MOMENTS = "moments"
+    def __init__(self, parts_dir: str):
+        self.parts_dir = parts_dir
+        self.attempt = uuid.uuid4().hex
+        self.writers: Dict[Tuple[str, int], Any] = {}
+        self.utt_ids: List[str] = []
+        self.records: List[Dict[str, Any]] = []
+        self.moments: Dict[Tuple[str, str, str], stats_lib.Moments] = {}
+
+    def _temp(self, name: str) -> str:
+        return os.path.join(self.parts_dir, f"{TEMP_PREFIX}{self.attempt}-{name}")
+
+    def writer(self, key: Tuple[str, int]):
+        if key not in self.writers:
+            import tensorflow as tf  # pylint: disable=import-outside-toplevel
+            group, shard = key
+            self.writers[key] = tf.io.TFRecordWriter(
+                self._temp(part_file_name(group, shard, "")))
+        return self.writers[key]
+
+    def add_moments(self, key: Tuple[str, str, str], moments: stats_lib.Moments) -> None:
+        known = self.moments.get(key)
+        self.moments[key] = moments if known is None else known + moments
+
+    def commit(self) -> None:
+        """Closes the parts and renames every file to its final, content-derived name."""
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        for writer in self.writers.values():
+            writer.close()
+        if not self.utt_ids:
+            return
+        token = bundle_token(self.utt_ids)
+        for group, shard in sorted(self.writers):
+            tf.io.gfile.rename(self._temp(part_file_name(group, shard, "")),
+                               os.path.join(self.parts_dir, part_file_name(group, shard, token)),
+                               overwrite=True)
+        lines = [json.dumps(r, sort_keys=True) for r in self.records]
+        for (speaker, stats_part, name), moments in sorted(self.moments.items()):
+            lines.append(json.dumps({"kind": MOMENTS, "speaker_id": speaker,
+                                     "stats_part": stats_part, "feature": name,
+                                     **moments.to_json()}, sort_keys=True))
+        temp = self._temp(records_file_name(""))
+        with tf.io.gfile.GFile(temp, "w") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+        # Last: a records file present means the bundle's parts are all in place.
+        tf.io.gfile.rename(temp, os.path.join(self.parts_dir, records_file_name(token)),
+                           overwrite=True)
+
+
+class FeaturizeFn(beam.DoFn):
+    """Featurizes work items into bundle files; see the module docstring."""
 
     def __init__(self, settings: work.WorkSettings, parts_dir: str, log_every: int = 50,
                  expected_per_worker: int = 0):
         super().__init__()
         self._settings = settings
         self._parts_dir = parts_dir
-        self._writers: Dict[Tuple[str, int], Any] = {}
+        self._bundle = None
         self._log_every = max(1, int(log_every))
         # Work items this worker is expected to see (total / workers); 0 = unknown,
         # then no ETA is printed.
@@ -92,38 +173,25 @@ class FeaturizeFn(beam.DoFn):
         self._audio_s = 0.0
 
     def start_bundle(self):
-        self._writers = {}
-
-    def _writer(self, key: Tuple[str, int]):
-        if key not in self._writers:
-            import tensorflow as tf  # pylint: disable=import-outside-toplevel
-            group, shard = key
-            # A fresh token per bundle: a retried bundle writes new parts, and the
-            # driver's reconciliation then catches any duplicated example.
-            name = part_file_name(group, shard, uuid.uuid4().hex)
-            self._writers[key] = tf.io.TFRecordWriter(os.path.join(self._parts_dir, name))
-        return self._writers[key]
+        self._bundle = _Bundle(self._parts_dir)
 
     def finish_bundle(self):
-        # The driver finds the parts by listing the parts directory, so nothing is
-        # emitted here (finish_bundle outputs would need an explicit window).
-        for writer in self._writers.values():
-            writer.close()
-        self._writers = {}
+        self._bundle.commit()
+        self._bundle = None
 
     def process(self, item: work.WorkItem):
+        bundle = self._bundle
+        bundle.utt_ids.append(item.utt_id)
         for outcome in work.featurize_item(item, self._extractors, self._settings):
             if isinstance(outcome, work.Rejected):
                 self._rejects.inc()
-                yield pvalue.TaggedOutput(self.REJECTS, outcome.record())
+                bundle.records.append({"kind": REJECTED, **outcome.record()})
                 continue
             self._examples.inc()
-            key = (outcome.group, outcome.shard)
-            self._writer(key).write(outcome.serialized)
-            yield pvalue.TaggedOutput(self.WRITTEN, outcome.record())
+            bundle.writer((outcome.group, outcome.shard)).write(outcome.serialized)
+            bundle.records.append({"kind": WRITTEN, **outcome.record()})
             for name, moments in outcome.moments.items():
-                yield pvalue.TaggedOutput(
-                    self.MOMENTS, ((outcome.speaker_id, item.stats_part, name), moments))
+                bundle.add_moments((outcome.speaker_id, item.stats_part, name), moments)
             if outcome.variant == work.ORIGINAL:
                 self._audio_s += outcome.audio_s
                 self._audio_ms.inc(int(round(1000 * outcome.audio_s)))
@@ -131,6 +199,7 @@ class FeaturizeFn(beam.DoFn):
         self._done += 1
         if self._done % self._log_every == 0:
             self._log_progress()
+        return ()
 
     def _log_progress(self):
         elapsed = max(time.perf_counter() - self._started, 1e-9)
@@ -144,50 +213,17 @@ class FeaturizeFn(beam.DoFn):
                   self._audio_s / elapsed, eta)
 
 
-def _to_json(record: Dict[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True)
-
-
-def _moments_json(element) -> str:
-    (speaker, stats_part, name), moments = element
-    return json.dumps({"speaker_id": speaker, "stats_part": stats_part, "feature": name,
-                       **moments.to_json()}, sort_keys=True)
-
-
 class Featurize(beam.PTransform):
-    """Work items -> shard files in ``examples_dir`` + JSON-lines files in ``work_dir``.
+    """Work items -> committed bundle files in ``parts_dir`` (see the module docstring)."""
 
-    Work files (each a set of ``<name>-SSSSS-of-NNNNN.jsonl`` shards): ``written``
-    (one summary per example), ``rejects``, ``moments`` (per speaker and feature set,
-    original examples only) and ``files`` (one line per shard file written).
-    """
-
-    WORK_FILES = ("written", "rejects", "moments", "files")
-
-    def __init__(self, settings: work.WorkSettings, parts_dir: str, work_dir: str,
-                 log_every: int = 50, expected_per_worker: int = 0):
+    def __init__(self, settings: work.WorkSettings, parts_dir: str, log_every: int = 50,
+                 expected_per_worker: int = 0):
         super().__init__()
         self._settings = settings
         self._parts_dir = parts_dir
-        self._work_dir = work_dir
         self._log_every = log_every
         self._expected = expected_per_worker
 
-    def _write(self, pcoll, name: str):
-        return pcoll | f"Write{name.title()}" >> beam.io.WriteToText(
-            os.path.join(self._work_dir, name), file_name_suffix=".jsonl")
-
     def expand(self, items):
-        outputs = items | "Featurize" >> beam.ParDo(
-            FeaturizeFn(self._settings, self._parts_dir, self._log_every,
-                        self._expected)).with_outputs(
-                FeaturizeFn.REJECTS, FeaturizeFn.WRITTEN, FeaturizeFn.MOMENTS,
-                main="unused")
-        moments = (outputs[FeaturizeFn.MOMENTS]
-                   | "SumMoments" >> beam.CombinePerKey(stats_lib.MomentsCombineFn())
-                   | "MomentsJson" >> beam.Map(_moments_json))
-        self._write(outputs[FeaturizeFn.WRITTEN] | "WrittenJson" >> beam.Map(_to_json),
-                    "written")
-        self._write(outputs[FeaturizeFn.REJECTS] | "RejectsJson" >> beam.Map(_to_json),
-                    "rejects")
-        return self._write(moments, "moments")
+        return items | "Featurize" >> beam.ParDo(
+            FeaturizeFn(self._settings, self._parts_dir, self._log_every, self._expected))

@@ -1,0 +1,50 @@
+"""The bundle commit protocol of FeaturizeFn (what makes a runner's retries harmless)."""
+
+import os
+
+import tensorflow as tf
+
+from tfser import beam as tfser_beam
+from tfser.beam import dataset_info
+from tfser.beam import shards
+from tfser.beam import transforms
+
+from tests.beam.helpers import config_path
+
+
+def _bundle(fn, items, finish=True):
+    fn.start_bundle()
+    for item in items:
+        list(fn.process(item) or ())
+    if finish:
+        fn.finish_bundle()
+
+
+def test_a_rerun_bundle_replaces_its_files_and_a_dead_attempt_is_ignored(
+        synth_table, tmp_path):
+    plan = tfser_beam.make_plan(tfser_beam.load_config(config_path("synthetic_000.yaml")),
+                                synth_table)
+    items = plan.items[:6]
+    parts_dir, work_dir, examples_dir = (str(tmp_path / n) for n in ("parts", "work", "ex"))
+    for directory in (parts_dir, work_dir, examples_dir):
+        os.makedirs(directory)
+    fn = transforms.FeaturizeFn(plan.settings, parts_dir)
+    fn.setup()
+    _bundle(fn, items[:3])
+    _bundle(fn, items[3:4], finish=False)  # a worker died in this attempt
+    _bundle(fn, items[:3])  # a retry of a finished bundle whose result was lost
+    _bundle(fn, items[3:])  # the retry of the dead attempt
+    names = os.listdir(parts_dir)
+    assert any(n.startswith(transforms.TEMP_PREFIX) for n in names)  # dead attempt's part
+    files = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
+    shards.gather_records(parts_dir, work_dir)
+    assert not os.path.exists(parts_dir)
+    written = dataset_info.read_work_file(work_dir, "written")
+    rejects = dataset_info.read_work_file(work_dir, "rejects")
+    outcomes = sorted(r["utt_id"] for r in written + rejects)
+    assert outcomes == sorted(item.utt_id for item in items)  # each once
+    examples = sum(1 for f in files for _ in tf.data.TFRecordDataset(
+        os.path.join(examples_dir, f["file"])))
+    assert examples == len(written) == sum(f["count"] for f in files)
+    moments = dataset_info.read_work_file(work_dir, "moments")
+    assert sum(m["count"] for m in moments) == len(written)  # functionals: one frame each
