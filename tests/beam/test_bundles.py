@@ -48,3 +48,27 @@ def test_a_rerun_bundle_replaces_its_files_and_a_dead_attempt_is_ignored(
     assert examples == len(written) == sum(f["count"] for f in files)
     moments = dataset_info.read_work_file(work_dir, "moments")
     assert sum(m["count"] for m in moments) == len(written)  # functionals: one frame each
+
+
+def test_parts_of_a_bundle_that_died_before_its_records_are_left_out(synth_table, tmp_path):
+    # The attempt renamed its parts, then died before the records file (committed
+    # last); its retry was bundled differently, so it wrote the same examples under
+    # another token. Only the committed bundle's copies are merged.
+    plan = tfser_beam.make_plan(tfser_beam.load_config(config_path("synthetic_000.yaml")),
+                                synth_table)
+    items = plan.items[:4]
+    parts_dir, work_dir, examples_dir = (str(tmp_path / n) for n in ("parts", "work", "ex"))
+    for directory in (parts_dir, work_dir, examples_dir):
+        os.makedirs(directory)
+    fn = transforms.FeaturizeFn(plan.settings, parts_dir)
+    fn.setup()
+    _bundle(fn, items[:2])
+    orphan = [n for n in os.listdir(parts_dir) if n.startswith("records")]
+    os.remove(os.path.join(parts_dir, orphan[0]))  # died between parts and records
+    _bundle(fn, items)  # the retry, in one bigger bundle
+    files = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
+    shards.gather_records(parts_dir, work_dir)
+    written = dataset_info.read_work_file(work_dir, "written")
+    rejects = dataset_info.read_work_file(work_dir, "rejects")
+    assert sorted(r["utt_id"] for r in written + rejects) == sorted(i.utt_id for i in items)
+    assert sum(f["count"] for f in files) == len(written)

@@ -41,11 +41,23 @@ def _parse_part_name(name: str) -> Tuple[str, int]:
 
 
 def _committed(parts_dir: str, suffix: str) -> List[str]:
-    """Sorted names of the committed bundle files ending in ``suffix``."""
+    """Sorted names of the files ending in ``suffix`` of the bundles that committed.
+
+    A bundle commits its records file last: parts renamed by an attempt that died
+    before that (and whose retry was bundled differently, so got another token) are
+    left out, or their examples would be counted twice.
+    """
     if not tf.io.gfile.exists(parts_dir):
         return []
-    return sorted(name for name in tf.io.gfile.listdir(parts_dir)
-                  if transforms.is_committed(name) and name.endswith(suffix))
+    names = [name for name in tf.io.gfile.listdir(parts_dir) if transforms.is_committed(name)]
+    tokens = {_token(name) for name in names if name.endswith(transforms.RECORDS_SUFFIX)}
+    return sorted(name for name in names
+                  if name.endswith(suffix) and _token(name) in tokens)
+
+
+def _token(name: str) -> str:
+    """The bundle token of a committed file name (``...__part-<token>.<suffix>``)."""
+    return name.split(transforms.PART_SEPARATOR, 1)[1].split(".", 1)[0]
 
 
 def merge_parts(parts_dir: str, examples_dir: str, num_shards: int) -> List[Dict]:
