@@ -20,16 +20,22 @@ def _bundle(fn, items, finish=True):
         fn.finish_bundle()
 
 
-def test_a_rerun_bundle_replaces_its_files_and_a_dead_attempt_is_ignored(
-        synth_table, tmp_path):
+def _featurize_fn(synth_table, tmp_path):
+    """The plan, a set-up FeaturizeFn, and its (parts, work, examples) directories."""
     plan = tfser_beam.make_plan(tfser_beam.load_config(config_path("synthetic_000.yaml")),
                                 synth_table)
-    items = plan.items[:6]
-    parts_dir, work_dir, examples_dir = (str(tmp_path / n) for n in ("parts", "work", "ex"))
-    for directory in (parts_dir, work_dir, examples_dir):
+    dirs = tuple(str(tmp_path / n) for n in ("parts", "work", "ex"))
+    for directory in dirs:
         os.makedirs(directory)
-    fn = transforms.FeaturizeFn(plan.settings, parts_dir)
+    fn = transforms.FeaturizeFn(plan.settings, dirs[0])
     fn.setup()
+    return plan, fn, dirs
+
+
+def test_a_rerun_bundle_replaces_its_files_and_a_dead_attempt_is_ignored(
+        synth_table, tmp_path):
+    plan, fn, (parts_dir, work_dir, examples_dir) = _featurize_fn(synth_table, tmp_path)
+    items = plan.items[:6]
     _bundle(fn, items[:3])
     _bundle(fn, items[3:4], finish=False)  # a worker died in this attempt
     _bundle(fn, items[:3])  # a retry of a finished bundle whose result was lost
@@ -54,14 +60,8 @@ def test_parts_of_a_bundle_that_died_before_its_records_are_left_out(synth_table
     # The attempt renamed its parts, then died before the records file (committed
     # last); its retry was bundled differently, so it wrote the same examples under
     # another token. Only the committed bundle's copies are merged.
-    plan = tfser_beam.make_plan(tfser_beam.load_config(config_path("synthetic_000.yaml")),
-                                synth_table)
+    plan, fn, (parts_dir, work_dir, examples_dir) = _featurize_fn(synth_table, tmp_path)
     items = plan.items[:4]
-    parts_dir, work_dir, examples_dir = (str(tmp_path / n) for n in ("parts", "work", "ex"))
-    for directory in (parts_dir, work_dir, examples_dir):
-        os.makedirs(directory)
-    fn = transforms.FeaturizeFn(plan.settings, parts_dir)
-    fn.setup()
     _bundle(fn, items[:2])
     orphan = [n for n in os.listdir(parts_dir) if n.startswith("records")]
     os.remove(os.path.join(parts_dir, orphan[0]))  # died between parts and records
