@@ -43,7 +43,9 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 def loss_weight_logs(model: keras.Model) -> Dict[str, float]:
     """``{"loss_weight/<head>": exp(-s_h)}`` of a model that learns its loss weights
-    (``loss_weighting: uncertainty``); empty for fixed weights."""
+    (``loss_weighting: uncertainty``), ``{"loss_weight/<head>/<attribute>": exp(-s_a)}``
+    of a head that learns its attribute weights (``attribute_weights: learned``); empty
+    for fixed weights."""
     layer = models.uncertainty_weights(model)
     if layer is None:
         return {}
