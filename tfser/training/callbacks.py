@@ -20,7 +20,7 @@ from tfser.training.hparams import ExperimentSummary
 from tfser.training.image_summaries import (DEFAULT_ATTENTION_EXAMPLES, DEFAULT_MAX_BATCHES,
                                             VALIDATION_RUN, AttentionPlots,
                                             ConfusionMatrixImages, class_index_heads)
-from tfser.training.run_dir import append_history
+from tfser.training.run_dir import LOSS_WEIGHT_PREFIX, append_history
 from tfser.training.task import EmotionTask
 
 
@@ -49,8 +49,8 @@ def loss_weight_logs(model: keras.Model) -> Dict[str, float]:
     layer = models.uncertainty_weights(model)
     if layer is None:
         return {}
-    return {f"loss_weight/{head}": float(keras.ops.convert_to_numpy(layer.weight_of(head)))
-            for head in layer.heads}
+    return {f"{LOSS_WEIGHT_PREFIX}{term}": float(keras.ops.convert_to_numpy(
+        layer.weight_of(term))) for term in layer.heads}
 
 
 class LossWeightLogger(keras.callbacks.Callback):
