@@ -52,7 +52,7 @@ def test_paper_settings_of_the_configs():
     assert c002.split.protocol == "loso_session"
     c003 = tfser_beam.load_config(config_path("synthetic_003.yaml"))
     assert c003.continuous and c003.traces.features == ("au",)
-    assert c003.all_features == ("windowed_egemaps_003", "au")
+    assert c003.all_features == ("windowed_egemaps_003", "windowed_mfcc_003", "au")
     emodb = tfser_beam.load_config(config_path("emodb.yaml"))
     assert emodb.labels.rater_types == ("intended",)
 

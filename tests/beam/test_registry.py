@@ -20,6 +20,7 @@ EXPECTED = {
     "logspec_001": (None, 400),
     "spec_004": (398, 512),
     "windowed_egemaps_003": (None, 50),
+    "windowed_mfcc_003": (None, 72),
 }
 
 
@@ -66,6 +67,18 @@ def test_windowed_egemaps_003_runs_at_10_hz():
     recording = audio.tone(6.0, 16000, seed=2)
     values = registry.build_extractor("windowed_egemaps_003")(recording)
     assert values.shape == (60, 50)
+
+
+def test_windowed_mfcc_003_is_the_egemaps_windowing_over_the_mfcc_frames():
+    recording = audio.tone(6.0, 16000, seed=2)
+    values = registry.build_extractor("windowed_mfcc_003")(recording)
+    egemaps = registry.build_extractor("windowed_egemaps_003")(recording)
+    # Same 10 Hz frames as the eGeMAPS windows: frame k is time k * 0.1 s in both.
+    assert values.shape == (egemaps.shape[0], 72)
+    mfcc = registry.build_extractor("emobase_lld")(recording)[:, :12]
+    np.testing.assert_allclose(values[:, :12], frames_lib.windowed_functionals(
+        mfcc, 100.0, registry.WINDOW_003_S, registry.HOP_003_S, ("mean",)), rtol=1e-5,
+        atol=1e-5)
 
 
 def test_extractor_pickles_without_its_built_front_end(waveform):

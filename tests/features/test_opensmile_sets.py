@@ -22,7 +22,7 @@ def signal():
 
 @pytest.mark.parametrize("name, shape", [
     ("egemaps_functionals", (88,)), ("compare_functionals", (6373,)),
-    ("egemaps_lld", (None, 25)), ("emobase_lld", (None, 45)),
+    ("egemaps_lld", (None, 25)), ("emobase_lld", (None, 45)), ("mfcc_lld", (None, 36)),
 ])
 def test_every_set_has_its_promised_shape_and_names(signal, name, shape):
     spec = opensmile_sets.get_spec(name)
@@ -49,6 +49,15 @@ def test_emobase_45_columns_are_the_ones_paper_002_lists():
     second = [f"mfcc_sma_de_de[{i}]" for i in range(1, 13)] + ["pcm_loudness_sma_de_de"]
     assert names == base + first + second
     assert not any(n.startswith(("lspFreq", "pcm_intensity", "F0env")) for n in names)
+
+
+def test_mfcc_lld_is_the_mfcc_columns_of_emobase_lld(signal):
+    names = opensmile_sets.feature_names("emobase_lld")
+    mfcc = opensmile_sets.feature_names("mfcc_lld")
+    assert len(mfcc) == 36 and all(name.startswith("mfcc_sma") for name in mfcc)
+    emobase = opensmile_sets.extract(signal, RATE, "emobase_lld")
+    np.testing.assert_array_equal(opensmile_sets.extract(signal, RATE, "mfcc_lld"),
+                                  emobase[:, [names.index(name) for name in mfcc]])
 
 
 def test_emobase_deltas_match_opensmiles_own_delta_level(signal):

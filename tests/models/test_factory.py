@@ -107,6 +107,47 @@ def test_compiled_model_saves_and_loads_with_custom_losses_and_metrics(tmp_path)
     assert np.isfinite(scores["loss"]) and "primary_ua" in scores and "dims_ccc" in scores
 
 
+def test_learned_attribute_weights_live_in_the_model_and_train(tmp_path):
+    keras.utils.set_random_seed(0)
+    dims = {**MASKED_HEADS["ccc"][0], "loss_params": {"attribute_weights": "learned"}}
+    config = models.ModelConfig.from_dict(model_config("dnn", [PRIMARY, dims]))
+    model = models.build_model(config)
+    kwargs = models.compile_kwargs(config, model)
+    model.compile(optimizer=keras.optimizers.Adam(5e-2), **kwargs)
+    layer = models.uncertainty_weights(model)
+    assert layer.heads == ("dims/0", "dims/1")  # no class names: the units' indices
+    assert kwargs["loss_weights"] == {"primary": 0.44, "dims": 1.0}
+    layer.log_variances["dims/0"].assign(0.4)
+    x, y, weights = _batch(["ccc"])
+    y["dims"] = np.random.default_rng(1).normal(size=(BATCH, 2)).astype(np.float32)
+    weights["dims"] = np.ones(BATCH, np.float32)
+    outputs = model(x, training=False)
+    plain = models.compile_kwargs(models.ModelConfig.from_dict(model_config(
+        "dnn", [PRIMARY, MASKED_HEADS["ccc"][0]])))["loss"]
+    ccc_loss = np.asarray(plain["dims"].attribute_losses(y["dims"], outputs["dims"]))
+    expected = 0.44 * float(plain["primary"](y["primary"], outputs["primary"])) + \
+        np.exp(-0.4) * ccc_loss[0] + 0.4 + ccc_loss[1]
+    total = model.compute_loss(x=x, y=y, y_pred=outputs, sample_weight=weights,
+                               training=False)
+    np.testing.assert_allclose(float(total), expected, rtol=1e-5)
+    before = [float(layer.log_variances[t]) for t in layer.heads]
+    model.fit(x, y, sample_weight=weights, batch_size=4, epochs=2, verbose=0)
+    after = [float(layer.log_variances[t]) for t in layer.heads]
+    assert all(abs(a - b) > 1e-3 for a, b in zip(after, before))
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = models.uncertainty_weights(keras.saving.load_model(path, compile=False))
+    assert [float(loaded.log_variances[t]) for t in loaded.heads] == after
+
+
+def test_learned_attribute_weights_refuse_learned_head_weights():
+    dims = {**MASKED_HEADS["ccc"][0], "loss_params": {"attribute_weights": "learned"}}
+    data = {**model_config("dnn", [PRIMARY, dims]), "loss_weighting": "uncertainty"}
+    with pytest.raises(ValueError, match="model.loss_weighting: uncertainty learns a weight "
+                                         "per head, and head 'dims' learns one per attribute"):
+        models.ModelConfig.from_dict(data)
+
+
 def test_model_config_dict_round_trip():
     config = ModelConfig.from_dict(model_config("dnn", [PRIMARY, MASKED_HEADS["ccc"][0]]))
     assert ModelConfig.from_dict(config.to_dict()) == config

@@ -226,3 +226,46 @@ def test_uncertainty_weighted_loss_is_exp_minus_s_times_loss_plus_s():
         value = wrapped(y_true, y_pred)
     grad = tape.gradient(value, weights.log_variances["emotion"])
     assert float(grad) == pytest.approx(1.0 - np.exp(-0.5) * plain, rel=1e-5)
+
+
+def test_learned_attribute_weights_give_sum_of_exp_minus_s_times_ccc_loss_plus_s():
+    from tfser.models import layers
+    head = HeadConfig(name="traces", units=3, kind="dimensional", loss="ccc",
+                      classes=("arousal", "valence", "liking"),
+                      loss_params={"attribute_weights": "learned"})
+    assert head.attribute_terms == ("traces/arousal", "traces/valence", "traces/liking")
+    inner = losses.build_loss(head)  # unweighted: the learned weights wrap it
+    assert inner.attribute_weights is None
+    weights = layers.UncertaintyWeights(head.attribute_terms)
+    log_variances = {"traces/arousal": 0.5, "traces/valence": -0.3, "traces/liking": 1.2}
+    for term, value in log_variances.items():
+        weights.log_variances[term].assign(value)
+    wrapped = losses.UncertaintyWeightedLoss(inner, weights, "traces", head.attribute_terms)
+    y_true = RNG.normal(size=(2, 5, 3)).astype(np.float32)
+    y_pred = (0.5 * y_true + RNG.normal(size=(2, 5, 3))).astype(np.float32)
+    s = np.array(list(log_variances.values()))
+    ccc_loss = np.array([1.0 - _ccc(y_true[..., a].ravel(), y_pred[..., a].ravel())
+                         for a in range(3)])
+    expected = float(np.sum(np.exp(-s) * ccc_loss + s))
+    assert float(wrapped(y_true, y_pred)) == pytest.approx(expected, rel=1e-5)
+    # Each attribute's s gets its own gradient 1 - exp(-s_a) (1 - CCC_a).
+    with tf.GradientTape() as tape:
+        value = wrapped(y_true, y_pred)
+    grads = tape.gradient(value, [weights.log_variances[t] for t in head.attribute_terms])
+    np.testing.assert_allclose([float(g) for g in grads], 1.0 - np.exp(-s) * ccc_loss,
+                               rtol=1e-4)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"kind": "dimensional", "loss_params": {"attribute_weights": "learnt"}},
+     "attribute_weights must be a list of numbers or 'learned', got 'learnt'"),
+    ({"kind": "hard", "loss_params": {"attribute_weights": "learned"}},
+     "learned weights the attributes of the ccc loss; this head's loss is None"),
+    ({"kind": "dimensional", "loss": "soft_crossentropy",
+      "loss_params": {"attribute_weights": "learned"}},
+     "this head's loss is 'soft_crossentropy'"),
+])
+def test_learned_attribute_weights_only_on_a_ccc_head(fields, message):
+    from tfser.config.checks import ConfigError
+    with pytest.raises(ConfigError, match=f"head 'h': .*{message}"):
+        HeadConfig(name="h", units=3, **fields)

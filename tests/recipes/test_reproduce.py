@@ -184,18 +184,19 @@ def test_recipe_002_smoke_fuses_crowd_and_individual_models(tmp_path, data_002):
 
 
 def _recipe_003_subset(path):
-    """configs/recipes/003.yaml cut to two networks, their SVR late fusion and one
-    multistage row (the machinery of every 003 row kind but the sweeps, in ~1 min)."""
+    """configs/recipes/003.yaml cut to two networks, their SVR late fusion, one
+    multistage row and mtl_auto (the machinery of every 003 row kind but the sweeps, in
+    ~1 min)."""
     import yaml  # pylint: disable=import-outside-toplevel
     with open(spec_lib.recipe_path("003"), encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
-    keep = ["unimodal/au", "unimodal/egemaps", "late_svr", "multistage_1"]
+    keep = ["unimodal/au", "unimodal/mfcc", "late_svr", "multistage_1", "mtl_auto"]
     data["rows"] = [r for r in data["rows"] if r["name"] in keep]
     for row in data["rows"]:
         if "sklearn" in row:
             row["sklearn"] = {**row["sklearn"], "rows": keep[:2], "best": 2}
-    data["tables"] = [{**data["tables"][1], "rows": keep}]
-    data["figures"] = [{**data["figures"][0], "rows": keep[2:], "x": [1, 2]}]
+    data["tables"] = [{**data["tables"][1], "rows": keep[:4]}]
+    data["figures"] = [{**data["figures"][0], "rows": keep[2:4], "x": [1, 2]}]
     data["published"] = {k: v for k, v in data["published"].items() if k in keep}
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(data, handle)
@@ -207,7 +208,8 @@ def test_recipe_003_smoke_stacks_svr_on_development_predictions(tmp_path):
     out = str(tmp_path / "003")
     results = runner.reproduce(recipe, out, smoke=True, workers=1)
     rows = {r["name"]: r for r in results["rows"]}
-    assert list(rows) == ["unimodal/au", "unimodal/egemaps", "late_svr", "multistage_1"]
+    assert list(rows) == ["mtl_auto", "unimodal/au", "unimodal/mfcc", "late_svr",
+                          "multistage_1"]
     for name, row in rows.items():
         assert row["head"] == "traces" and row["n"] == 2   # the two test recordings
         assert set(row["metrics"]["ccc"]) == {"arousal", "valence", "liking"}
@@ -216,13 +218,13 @@ def test_recipe_003_smoke_stacks_svr_on_development_predictions(tmp_path):
     assert rows["multistage_1"]["experiment"] == "sklearn:svr x2"
     # The SVR was fitted on the networks' development predictions, written beside their
     # test evaluations, and scored on the same test recordings.
-    for name in ("unimodal/au", "unimodal/egemaps"):
+    for name in ("unimodal/au", "unimodal/mfcc"):
         assert os.path.isfile(os.path.join(out, "runs", name, "eval_dev", "metrics.json"))
     with open(os.path.join(out, "runs", "late_svr", "eval", "metrics.json"),
               encoding="utf-8") as handle:
         stacked = json.load(handle)
     assert stacked["run"]["fitted_on"] == "dev"
-    assert sorted(stacked["run"]["inputs"]) == ["unimodal/au", "unimodal/egemaps"]
+    assert sorted(stacked["run"]["inputs"]) == ["unimodal/au", "unimodal/mfcc"]
     assert stacked["heads"]["traces"]["pooled"]["num_frames"] == \
         rows["unimodal/au"]["metrics"]["num_frames"]
     (table,) = results["tables"]
@@ -232,6 +234,14 @@ def test_recipe_003_smoke_stacks_svr_on_development_predictions(tmp_path):
     assert os.path.isfile(os.path.join(out, "fig3_stages.png"))
     text = open(os.path.join(out, "results.md"), encoding="utf-8").read()
     assert "fig3_stages.png" in text and "| late_svr" in text
+    # mtl_auto learns alpha, beta, gamma: one weight per attribute, reported per fold.
+    terms = ["traces/arousal", "traces/valence", "traces/liking"]
+    assert "learned_weights" not in rows["unimodal/au"]
+    (learned,) = rows["mtl_auto"]["learned_weights"].values()
+    assert sorted(learned) == sorted(terms) and all(w > 0 for w in learned.values())
+    assert "### Learned loss weights" in text
+    assert "| row | fold | " + " | ".join(terms) + " |" in text
+    assert "| mtl_auto | " in text
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,12 @@ def test_paper_003_experiments_follow_the_paper():
     stl = training.resolve_config("003_stl_valence_egemaps+au")
     assert tuple(stl.model["heads"][0]["loss_params"]["attribute_weights"]) == (0.0, 1.0, 0.0)
     assert tuple(stl.features) == ("windowed_egemaps_003", "au")
+    # The MFCC functionals alone and in every early-fusion pair (paper 003's Table 3).
+    assert tuple(training.resolve_config("003_mtl_mfcc").features) == ("windowed_mfcc_003",)
+    assert tuple(training.resolve_config("003_mtl_mfcc+au").features) == (
+        "windowed_mfcc_003", "au")
+    assert tuple(training.resolve_config("003_mtl_egemaps+mfcc").features) == (
+        "windowed_egemaps_003", "windowed_mfcc_003")
 
 
 @pytest.mark.parametrize("name, head, rate, trunk", [

@@ -8,6 +8,7 @@ name                     openSMILE set / level       dim    frames
 ``egemaps_functionals``  eGeMAPSv02 / Functionals     88    one vector per signal
 ``egemaps_lld``          eGeMAPSv02 / LLD             25    10 ms step (100 Hz)
 ``emobase_lld``          emobase / LLD (+ deltas)     45    10 ms step (100 Hz)
+``mfcc_lld``             emobase / LLD (+ deltas)     36    10 ms step (100 Hz)
 ``compare_functionals``  ComParE_2016 / Functionals  6373   one vector per signal
 =======================  ==========================  =====  ===============================
 
@@ -21,6 +22,9 @@ low-level descriptors:
 * their 16 first-order deltas (``mfcc_sma_de[1..12]``, ``pcm_loudness_sma_de``, ...);
 * 13 second-order deltas (``mfcc_sma_de_de[1..12]``, ``pcm_loudness_sma_de_de``) of the
   12 MFCCs and loudness.
+
+``mfcc_lld`` is the MFCC part of the same frames: ``mfcc_sma[1..12]`` and their first and
+second-order deltas (paper 003's MFCC functionals are statistics of MFCC frames).
 
 The emobase LLD level also holds ``pcm_intensity_sma``, ``lspFreq_sma[0..7]`` and
 ``F0env_sma``; those 10 columns are not used. Deltas are computed here with
@@ -110,6 +114,9 @@ def _delta_name(column: str, order: int) -> str:
 _EMOBASE_45 = (_EMOBASE_LLD
                + tuple(_delta_name(name, 1) for name in _EMOBASE_LLD)
                + tuple(_delta_name(name, 2) for name in _EMOBASE_LLD[:13]))
+# The 12 MFCCs of emobase with their first and second-order deltas.
+_MFCC_36 = tuple(_delta_name(f"mfcc_sma[{i}]", order) for order in (0, 1, 2)
+                 for i in range(1, 13))
 
 FEATURE_SETS: Dict[str, FeatureSetSpec] = {spec.name: spec for spec in (
     FeatureSetSpec("egemaps_functionals", "eGeMAPSv02", "Functionals", dim=88),
@@ -117,6 +124,8 @@ FEATURE_SETS: Dict[str, FeatureSetSpec] = {spec.name: spec for spec in (
                    frame_rate_hz=100.0),
     FeatureSetSpec("emobase_lld", "emobase", "LowLevelDescriptors", dim=len(_EMOBASE_45),
                    frame_rate_hz=100.0, columns=_EMOBASE_45),
+    FeatureSetSpec("mfcc_lld", "emobase", "LowLevelDescriptors", dim=len(_MFCC_36),
+                   frame_rate_hz=100.0, columns=_MFCC_36),
     FeatureSetSpec("compare_functionals", "ComParE_2016", "Functionals", dim=6373),
 )}
 

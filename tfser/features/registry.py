@@ -17,6 +17,8 @@ name                      shape        rate     front-end
 ``spec_004``              [398, 512]   100 Hz   normalised magnitude spectrogram of 4 s (004)
 ``windowed_egemaps_003``  [T, 50]      10 Hz    mean and std of ``egemaps_lld`` over 4 s windows
                                                 every 100 ms (003, continuous recordings)
+``windowed_mfcc_003``     [T, 72]      10 Hz    the same functionals of ``mfcc_lld`` (12 MFCCs,
+                                                deltas, delta-deltas of emobase; 003)
 ========================  ===========  =======  ==================================================
 
 The front-ends themselves live in :mod:`~tfser.features.opensmile_sets`,
@@ -190,9 +192,11 @@ def _emobase_002(sample_rate: int):
     return extract
 
 
-def _windowed_egemaps_003(sample_rate: int):
-    extractor = opensmile_sets.Extractor("egemaps_lld").setup()
-    rate = opensmile_sets.get_spec("egemaps_lld").frame_rate_hz
+def _windowed_003(lld_set: str, sample_rate: int):
+    """Paper 003's windowed functionals of an openSMILE LLD set: output frame ``k`` is
+    time ``k * HOP_003_S`` whatever the set, so all of them align with the traces."""
+    extractor = opensmile_sets.Extractor(lld_set).setup()
+    rate = opensmile_sets.get_spec(lld_set).frame_rate_hz
 
     def extract(waveform):
         lld = extractor(waveform, sample_rate)
@@ -218,9 +222,15 @@ def _opensmile_definition(name: str, description: str) -> FeatureDefinition:
     return FeatureDefinition(spec, functools.partial(_opensmile, name), description)
 
 
+def _windowed_003_definition(name: str, lld_set: str, description: str) -> FeatureDefinition:
+    """A paper-003 windowed functionals set over the LLD set ``lld_set``."""
+    dim = opensmile_sets.get_spec(lld_set).dim * len(WINDOW_003_STATS)
+    return FeatureDefinition(example_codec.FeatureSpec(name, dim, True, 1.0 / HOP_003_S),
+                             functools.partial(_windowed_003, lld_set), description)
+
+
 def _builtin_definitions() -> Tuple[FeatureDefinition, ...]:
     lld_rate = opensmile_sets.get_spec("egemaps_lld").frame_rate_hz
-    egemaps_lld_dim = opensmile_sets.get_spec("egemaps_lld").dim
     emobase_dim = opensmile_sets.get_spec("emobase_lld").dim
     return (
         _opensmile_definition("egemaps_functionals", "openSMILE eGeMAPSv02 functionals"),
@@ -241,12 +251,12 @@ def _builtin_definitions() -> Tuple[FeatureDefinition, ...]:
             example_codec.FeatureSpec("spec_004", 512, True, 100.0),
             functools.partial(_spectrogram, "SPECTROGRAM_004"),
             "004's per-bin normalised magnitude spectrogram of a 4 s centre crop"),
-        FeatureDefinition(
-            example_codec.FeatureSpec("windowed_egemaps_003",
-                                      egemaps_lld_dim * len(WINDOW_003_STATS), True,
-                                      1.0 / HOP_003_S),
-            _windowed_egemaps_003,
+        _windowed_003_definition(
+            "windowed_egemaps_003", "egemaps_lld",
             "mean and std of eGeMAPS LLDs over 4 s windows every 100 ms (003)"),
+        _windowed_003_definition(
+            "windowed_mfcc_003", "mfcc_lld",
+            "mean and std of 12 MFCCs and their deltas over 4 s windows every 100 ms (003)"),
     )
 
 

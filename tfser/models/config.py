@@ -136,7 +136,8 @@ class HeadConfig:
         ``kind`` / ``type``.
       loss_weight: Weight of this head's loss in the total loss.
       loss_params: Keyword arguments of the loss (e.g. ``attribute_weights``,
-        ``positive_weights``).
+        ``positive_weights``); ``attribute_weights: learned`` makes a CCC head learn one
+        weight per attribute (:class:`~tfser.models.layers.UncertaintyWeights`).
       params: Head-specific options (``num_raters``, ``rater_mode``, ...).
       classes: Optional names of the units (classes, attributes, speakers), e.g. for
         TensorBoard images; a head built from a stored label view takes them from the
@@ -175,6 +176,27 @@ class HeadConfig:
             _check.fail(where, f"negative loss weight {self.loss_weight}")
         if not 0.0 <= self.dropout < 1.0:
             _check.fail(where, f"dropout must be in [0, 1), got {self.dropout}")
+        weights = self.loss_params.get("attribute_weights")
+        if isinstance(weights, str):
+            if weights != LEARNED:
+                _check.fail(where, f"loss_params.attribute_weights must be a list of numbers "
+                                   f"or {LEARNED!r}, got {weights!r}")
+            loss = self.loss or ("ccc" if self.head_type == "regression" else None)
+            if loss != "ccc":
+                _check.fail(where, f"loss_params.attribute_weights: {LEARNED} weights the "
+                                   f"attributes of the ccc loss; this head's loss is {loss!r}")
+
+    @property
+    def learns_attribute_weights(self) -> bool:
+        """True with ``loss_params.attribute_weights: learned`` (one weight per unit)."""
+        return self.loss_params.get("attribute_weights") == LEARNED
+
+    @property
+    def attribute_terms(self) -> Tuple[str, ...]:
+        """``<head>/<attribute>`` per unit (the unit's index without class names): the
+        keys of its learned attribute weights."""
+        names = self.classes or tuple(str(i) for i in range(int(self.units)))
+        return tuple(f"{self.name}/{name}" for name in names)
 
     @property
     def head_type(self) -> str:
@@ -222,6 +244,18 @@ class HeadConfig:
 
 
 LOSS_WEIGHTINGS = ("fixed", "uncertainty")
+# ``loss_params.attribute_weights`` of a CCC head that learns them.
+LEARNED = "learned"
+
+
+def check_learned_weights(loss_weighting: str, learning_heads: Sequence[str],
+                          checker: checks.Checks = _check) -> None:
+    """Refuses ``loss_weighting: uncertainty`` beside heads that learn their attribute
+    weights (``learning_heads``): each would rescale the same loss twice."""
+    if loss_weighting == "uncertainty" and learning_heads:
+        checker.fail("model.loss_weighting",
+                     f"uncertainty learns a weight per head, and head '{learning_heads[0]}' "
+                     f"learns one per attribute (attribute_weights: {LEARNED}); use one")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,7 +269,8 @@ class ModelConfig:
       name: Keras model name.
       loss_weighting: ``fixed`` (each head's ``loss_weight``) or ``uncertainty`` (weights
         learned during training: :class:`~tfser.models.layers.UncertaintyWeights`; the
-        heads' ``loss_weight`` values are then not used).
+        heads' ``loss_weight`` values are then not used). Not both ``uncertainty`` and
+        a head with ``attribute_weights: learned``.
     """
 
     features: Tuple[FeatureInput, ...]
@@ -246,6 +281,8 @@ class ModelConfig:
 
     def __post_init__(self):
         _check.choice(self.loss_weighting, "model.loss_weighting", LOSS_WEIGHTINGS)
+        check_learned_weights(self.loss_weighting,
+                              [h.name for h in self.heads if h.learns_attribute_weights])
         names = [feature.name for feature in self.features]
         if not names:
             _check.fail("model", "needs at least one feature input")

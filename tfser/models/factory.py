@@ -63,27 +63,34 @@ def compile_kwargs(heads: HeadsLike, model: Optional[keras.Model] = None
       heads: The model config given to :func:`build_model` (object or dict), or the
         list of head configs.
       model: The built model; needed when the config learns its loss weights
-        (``loss_weighting: uncertainty``): each head's loss is then wrapped in
+        (``loss_weighting: uncertainty``, or a head's ``attribute_weights: learned``):
+        each head's loss (that head's loss) is then wrapped in
         :class:`~tfser.models.losses.UncertaintyWeightedLoss` over the model's
-        :class:`~tfser.models.layers.UncertaintyWeights`, with fixed weights of 1.
+        :class:`~tfser.models.layers.UncertaintyWeights` (per head: with a fixed weight
+        of 1; per attribute: the head keeps its ``loss_weight``).
 
     The total loss Keras minimises is ``sum_h loss_weight_h * loss_h``; each head's
     loss averages over its labelled elements (sample weight > 0), and the metrics are
     weighted so that masked examples are not counted. Usage:
     ``model.compile(optimizer=..., **compile_kwargs(config))``.
     """
-    learned = _loss_weighting(heads) == "uncertainty"
+    per_head = _loss_weighting(heads) == "uncertainty"
     heads = _head_configs(heads)
     losses = {head.name: losses_lib.build_loss(head) for head in heads}
     weights = {head.name: float(head.loss_weight) for head in heads}
+    learned = [head for head in heads if per_head or head.learns_attribute_weights]
     if learned:
         if model is None:
             raise ValueError("a model with learned loss weights (loss_weighting: "
-                             "uncertainty) needs the built model for its compile arguments")
+                             "uncertainty, or attribute_weights: learned) needs the built "
+                             "model for its compile arguments")
         layer = uncertainty_weights(model)
-        losses = {name: losses_lib.UncertaintyWeightedLoss(loss, layer, name)
-                  for name, loss in losses.items()}
-        weights = {name: 1.0 for name in weights}
+        for head in learned:
+            losses[head.name] = losses_lib.UncertaintyWeightedLoss(
+                losses[head.name], layer, head.name,
+                head.attribute_terms if head.learns_attribute_weights else None)
+            if per_head:  # the learned weight replaces the head's fixed one
+                weights[head.name] = 1.0
     return {
         "loss": losses,
         "loss_weights": weights,
@@ -303,8 +310,10 @@ def _heads_over_trunks(trunks: Sequence[keras.Model], heads: Sequence[HeadConfig
         embedding = keras.layers.Identity(name=EMBEDDING_LAYER)(embeddings[0])
     else:
         embedding = embeddings[0]
-    if loss_weighting == "uncertainty":
+    terms = [head.name for head in heads] if loss_weighting == "uncertainty" else []
+    terms += [term for head in heads if head.learns_attribute_weights
+              for term in head.attribute_terms]
+    if terms:
         # Passes the embedding through; it only holds the learned weights in the model.
-        embedding = UncertaintyWeights([head.name for head in heads],
-                                       name="uncertainty_weights")(embedding)
+        embedding = UncertaintyWeights(terms, name="uncertainty_weights")(embedding)
     return keras.Model(inputs, build_heads(list(heads), embedding), name=name)

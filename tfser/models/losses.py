@@ -323,6 +323,18 @@ class ConcordanceLoss(keras.losses.Loss):
             float(w) for w in attribute_weights]
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        per_attribute = self.attribute_losses(y_true, y_pred, sample_weight)
+        if self.attribute_weights is not None:
+            if len(self.attribute_weights) != per_attribute.shape[-1]:
+                raise ValueError(f"{len(self.attribute_weights)} attribute weights for "
+                                 f"{per_attribute.shape[-1]} attributes")
+            per_attribute = per_attribute * ops.convert_to_tensor(self.attribute_weights,
+                                                                  per_attribute.dtype)
+        return ops.sum(per_attribute)
+
+    def attribute_losses(self, y_true, y_pred, sample_weight=None):
+        """``1 - CCC_a`` per attribute ``[A]``, unweighted (0 for an attribute without
+        labelled elements); under a multi-replica strategy this replica's share."""
         y_pred = ops.cast(ops.convert_to_tensor(y_pred), self.dtype)
         replica = replica_context()
         if replica is None:
@@ -330,19 +342,12 @@ class ConcordanceLoss(keras.losses.Loss):
         else:
             ccc, total = _replica_weighted_ccc(replica, y_true, y_pred, sample_weight)
         per_attribute = (1.0 - ccc) * ops.cast(total > 0, ccc.dtype)
-        if self.attribute_weights is not None:
-            if len(self.attribute_weights) != per_attribute.shape[-1]:
-                raise ValueError(f"{len(self.attribute_weights)} attribute weights for "
-                                 f"{per_attribute.shape[-1]} attributes")
-            per_attribute = per_attribute * ops.convert_to_tensor(self.attribute_weights,
-                                                                  ccc.dtype)
-        value = ops.sum(per_attribute)
         if replica is None:
-            return value
+            return per_attribute
         # Value: this replica's 1/N share; gradient: the global statistic's through
         # this replica's examples (the sum over replicas is the single-device one).
-        share = value / ops.cast(replica.num_replicas_in_sync, value.dtype)
-        return value + tf.stop_gradient(share - value)
+        share = per_attribute / ops.cast(replica.num_replicas_in_sync, per_attribute.dtype)
+        return per_attribute + tf.stop_gradient(share - per_attribute)
 
     def call(self, y_true, y_pred):
         # CCC is a statistic of the whole (weighted) batch, so there is no per-sample
@@ -398,6 +403,10 @@ def loss_name(head: HeadConfig) -> str:
 def build_loss(head: HeadConfig) -> keras.losses.Loss:
     """A fresh loss object for ``head`` (named ``<head>_loss``).
 
+    A head with ``attribute_weights: learned`` gets its loss unweighted: the learned
+    weights are applied around it (:class:`UncertaintyWeightedLoss`, built by
+    :func:`tfser.models.compile_kwargs` with the model that holds them).
+
     Raises:
       ValueError: Unknown loss name or bad ``loss_params``.
     """
@@ -405,8 +414,11 @@ def build_loss(head: HeadConfig) -> keras.losses.Loss:
     if name not in LOSSES:
         raise ValueError(f"head '{head.name}': unknown loss {name!r}; registered: "
                          f"{sorted(LOSSES)}")
+    params = dict(head.loss_params)
+    if head.learns_attribute_weights:
+        del params["attribute_weights"]
     try:
-        return LOSSES[name](name=f"{head.name}_loss", **dict(head.loss_params))
+        return LOSSES[name](name=f"{head.name}_loss", **params)
     except TypeError as error:
         raise ValueError(f"head '{head.name}': bad loss_params {dict(head.loss_params)} "
                          f"for {name!r}: {error}") from error
@@ -414,34 +426,52 @@ def build_loss(head: HeadConfig) -> keras.losses.Loss:
 
 class UncertaintyWeightedLoss(keras.losses.Loss):
     """``exp(-s) * L + s`` of a head's loss ``L`` and its learned ``s``
-    (:class:`~tfser.models.layers.UncertaintyWeights`).
+    (:class:`~tfser.models.layers.UncertaintyWeights`), or with ``attributes`` the sum
+    over attributes ``sum_a exp(-s_a) * L_a + s_a`` of the loss's per-attribute terms
+    (a CCC head with ``attribute_weights: learned``: ``L_a = 1 - CCC_a``).
 
     The ``+ s`` term enters once per step: under a multi-replica strategy each replica
     adds its share ``s / replicas``, as the inner loss returns its share of the global
     batch's loss.
 
     Args:
-      inner: The head's own loss (reduced to a scalar).
+      inner: The head's own loss (reduced to a scalar; with ``attributes`` it must
+        also give ``attribute_losses(y_true, y_pred, sample_weight) -> [A]``, as
+        :class:`ConcordanceLoss` does).
       weights: The model's :class:`~tfser.models.layers.UncertaintyWeights` layer.
       head: The head name.
+      attributes: The keys of the per-attribute weights in ``weights``, one per
+        attribute in output order (``<head>/<attribute>``); None: one weight, ``head``.
     """
 
-    def __init__(self, inner: keras.losses.Loss, weights, head: str):
+    def __init__(self, inner: keras.losses.Loss, weights, head: str,
+                 attributes: Optional[Sequence[str]] = None):
         super().__init__(name=f"uncertainty_{getattr(inner, 'name', head)}")
         self.inner = inner
         self.weights = weights
         self.head = head
+        self.attributes = None if attributes is None else tuple(attributes)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        loss = self.inner(y_true, y_pred, sample_weight=sample_weight)
-        log_variance = ops.cast(self.weights.log_variances[self.head], loss.dtype)
+        if self.attributes is None:
+            loss = self.inner(y_true, y_pred, sample_weight=sample_weight)
+            keys = [self.head]
+        else:
+            loss = self.inner.attribute_losses(y_true, y_pred, sample_weight=sample_weight)
+            keys = list(self.attributes)
+            if loss.shape[-1] != len(keys):
+                raise ValueError(f"head '{self.head}': {len(keys)} learned attribute weights "
+                                 f"for {loss.shape[-1]} attributes")
+        log_variance = ops.reshape(ops.stack(
+            [ops.cast(self.weights.log_variances[key], loss.dtype) for key in keys]),
+            ops.shape(loss))
         replica = replica_context()
         share = 1.0 if replica is None else 1.0 / replica.num_replicas_in_sync
-        return ops.exp(-log_variance) * loss + share * log_variance
+        return ops.sum(ops.exp(-log_variance) * loss + share * log_variance)
 
     def call(self, y_true, y_pred):
         raise TypeError("UncertaintyWeightedLoss is called as a whole (its + s term is "
                         "added once per batch), not per element")
 
     def get_config(self):
-        return {"name": self.name, "head": self.head}
+        return {"name": self.name, "head": self.head, "attributes": self.attributes}

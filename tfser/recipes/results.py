@@ -4,7 +4,8 @@
 
     {"recipe", "title", "command", "corpus", "protocol", "folds", "seconds",
      "rows": [{"name", "head", "experiment", "metrics": {"ua", "wa", ...}, "n",
-               "per_fold": [...], "runs", "seconds", "eval_dir", "sweep"?}],
+               "per_fold": [...], "runs", "seconds", "eval_dir", "sweep"?,
+               "learned_weights"?: {fold: {term: weight}}}],
      "human": {...} | null, "tables": [...], "comparisons": {...}, "selected": null,
      "skipped": [{"row", "rater", "head", "labels", "reason"}]}
 
@@ -98,7 +99,7 @@ def row_result(outcome: Mapping[str, Any], reference: Optional[str] = None) -> D
            "overrides": list(outcome["overrides"]),
            # Every head's confusion matrix the evaluation drew (e.g. emotion and speaker).
            "confusion": sorted(glob.glob(os.path.join(outcome["eval_dir"], "*_confusion.png")))}
-    for key in ("group", "rater", "labels"):
+    for key in ("group", "rater", "labels", "learned_weights"):
         if key in outcome:
             row[key] = outcome[key]
     if "sweep" in outcome:
@@ -472,6 +473,30 @@ def _table_markdown(table: Mapping[str, Any]) -> List[str]:
     return lines + [""]
 
 
+def _learned_weights_markdown(rows: Sequence[Mapping[str, Any]]) -> List[str]:
+    """The loss weights rows learned in training (``exp(-s)`` at the last epoch, per fold),
+    with the weights the swept rows chose on development data beside them."""
+    learned = [row for row in rows if row.get("learned_weights")]
+    if not learned:
+        return []
+    terms = list(dict.fromkeys(term for row in learned
+                               for weights in row["learned_weights"].values()
+                               for term in weights))
+    lines = ["### Learned loss weights", "",
+             "exp(-s) of each loss term at the last epoch (1 at the start; a term "
+             "`<head>/<attribute>` weights one attribute of the head's loss).", "",
+             "| row | fold | " + " | ".join(terms) + " |", "|" + "---|" * (len(terms) + 2)]
+    for row in learned:
+        for fold, weights in row["learned_weights"].items():
+            lines.append(f"| {row['name']} | {fold} | " + " | ".join(
+                _cell(weights.get(term), False) for term in terms) + " |")
+    searched = [f"{row['name']}: {_point_text(row['sweep']['name'], row['sweep']['chosen'])}"
+                for row in rows if "sweep" in row]
+    if searched:
+        lines += ["", "Searched on development data instead: " + "; ".join(searched) + "."]
+    return lines + [""]
+
+
 def to_markdown(results: Mapping[str, Any]) -> str:
     """The results as Markdown: the command, the tables, tests, sweeps and costs."""
     lines = [f"# Recipe {results['recipe']}: {results['title']}", "",
@@ -527,6 +552,7 @@ def to_markdown(results: Mapping[str, Any]) -> str:
             lines.append("| " + " | ".join(f"{c:g}" for c in cells)
                          + f" | {_cell(point['dev'], False)} |")
         lines.append("")
+    lines += _learned_weights_markdown(results["rows"])
     for figure in results.get("recipe_figures") or []:
         lines += [f"### {figure['title'] or figure['file']}", "",
                   f"![{figure['file']}]({figure['file']}) (rows: "

@@ -210,6 +210,10 @@ def run_row(row: spec_lib.RowSpec, runs_dir: str, data_dir: str, smoke: bool,
         outcome["eval_dir"] = os.path.join(row_dir, EVAL_DIR)
         outcome["chosen_run_dir"] = row_dir
     outcome["metrics"] = metrics
+    from tfser import training  # pylint: disable=import-outside-toplevel
+    learned = training.fold_loss_weights(outcome["chosen_run_dir"])
+    if learned:  # e.g. recipe 003's mtl_auto: exp(-s) per attribute at the last epoch
+        outcome["learned_weights"] = learned
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     return outcome
 

@@ -18,12 +18,13 @@ from tfser.training.config import (EXPERIMENTS, ExperimentConfig, load_params,
                                    resolve_config, save_params)
 from tfser.training.cross_validation import read_folds, select_folds, train_folds
 from tfser.training.custom_loop import CustomLoopTrainer
-from tfser.training.run_dir import read_history
+from tfser.training.run_dir import fold_loss_weights, read_history
 from tfser.training.runner import RunResult, run_experiment
 from tfser.training.runtime import get_strategy
 from tfser.training.task import EmotionTask
 from tfser.training.trainer import Trainer
 
 __all__ = ["CustomLoopTrainer", "EXPERIMENTS", "EmotionTask", "ExperimentConfig", "RunResult",
-           "Trainer", "get_strategy", "load_params", "read_folds", "read_history",
+           "Trainer", "fold_loss_weights", "get_strategy", "load_params", "read_folds",
+           "read_history",
            "resolve_config", "run_experiment", "save_params", "select_folds", "train_folds"]

@@ -21,7 +21,7 @@ from tfser.training.hparams import ExperimentSummary
 from tfser.training.image_summaries import (DEFAULT_ATTENTION_EXAMPLES, DEFAULT_MAX_BATCHES,
                                             VALIDATION_RUN, AttentionPlots,
                                             ConfusionMatrixImages, class_index_heads)
-from tfser.training.run_dir import append_history
+from tfser.training.run_dir import LOSS_WEIGHT_PREFIX, append_history
 from tfser.training.task import EmotionTask
 
 
@@ -44,12 +44,14 @@ class LearningRateLogger(keras.callbacks.Callback):
 
 def loss_weight_logs(model: keras.Model) -> Dict[str, float]:
     """``{"loss_weight/<head>": exp(-s_h)}`` of a model that learns its loss weights
-    (``loss_weighting: uncertainty``); empty for fixed weights."""
+    (``loss_weighting: uncertainty``), ``{"loss_weight/<head>/<attribute>": exp(-s_a)}``
+    of a head that learns its attribute weights (``attribute_weights: learned``); empty
+    for fixed weights."""
     layer = models.uncertainty_weights(model)
     if layer is None:
         return {}
-    return {f"loss_weight/{head}": float(keras.ops.convert_to_numpy(layer.weight_of(head)))
-            for head in layer.heads}
+    return {f"{LOSS_WEIGHT_PREFIX}{term}": float(keras.ops.convert_to_numpy(
+        layer.weight_of(term))) for term in layer.heads}
 
 
 class LossWeightLogger(keras.callbacks.Callback):

@@ -276,7 +276,8 @@ def _check_model(model: Any) -> Dict[str, Any]:
             _check.fail(f"model.trunk.{key}", "applies to a restored trunk (init_from or fuse)")
     trunk_type = trunk.get("type")
     # Imported here: the trunk registry loads Keras, which --help should not need.
-    from tfser.models.config import LOSS_WEIGHTINGS  # pylint: disable=import-outside-toplevel
+    from tfser.models.config import (  # pylint: disable=import-outside-toplevel
+        LEARNED, LOSS_WEIGHTINGS, check_learned_weights)
     from tfser.models.trunks import TRUNKS  # pylint: disable=import-outside-toplevel
     _check.choice(model.get("loss_weighting", "fixed"), "model.loss_weighting", LOSS_WEIGHTINGS)
     if trunk_type not in TRUNKS:
@@ -286,6 +287,10 @@ def _check_model(model: Any) -> Dict[str, Any]:
         _check.fail("model.trunk.params",
                     "must be a mapping of the trunk builder's arguments")
     _check_heads(model.get("heads"))
+    check_learned_weights(model.get("loss_weighting", "fixed"), [
+        head["name"] for head in model["heads"]
+        if isinstance(head.get("loss_params"), Mapping)
+        and head["loss_params"].get("attribute_weights") == LEARNED], _check)
     return _thaw(model)
 
 

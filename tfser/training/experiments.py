@@ -181,10 +181,15 @@ _TRAINING_003 = {"optimizer": {"name": "rmsprop", "learning_rate": 5e-4}, "batch
 # The weights (alpha, beta, gamma) of each Table 2 loss; MTL2 is the paper's best.
 WEIGHTS_003 = {"stl_arousal": (1.0, 0.0, 0.0), "stl_valence": (0.0, 1.0, 0.0),
                "stl_liking": (0.0, 0.0, 1.0), "mtl": (0.7, 0.2, 1.0)}
-# Feature sets of the synthetic corpus's continuous recordings (the audio functionals
-# and the facial action units); Table 2 of the paper uses the action units (FAUs).
-FEATURES_003 = {"au": ["au"], "egemaps": ["windowed_egemaps_003"],
-                "egemaps+au": ["windowed_egemaps_003", "au"]}
+# Feature sets of the synthetic corpus's continuous recordings (the eGeMAPS and MFCC
+# functionals and the facial action units); Table 2 of the paper uses the action units
+# (FAUs). A "+" joins sets concatenated per frame (early fusion): every pair of them.
+FEATURE_SETS_003 = {"au": "au", "egemaps": "windowed_egemaps_003",
+                    "mfcc": "windowed_mfcc_003"}
+_PAIRS_003 = (("egemaps", "au"), ("mfcc", "au"), ("egemaps", "mfcc"))
+FEATURES_003 = {**{name: [feature] for name, feature in FEATURE_SETS_003.items()},
+                **{f"{a}+{b}": [FEATURE_SETS_003[a], FEATURE_SETS_003[b]]
+                   for a, b in _PAIRS_003}}
 
 
 def _experiment_003(loss: str, features: str) -> Dict[str, Any]:

@@ -19,6 +19,8 @@ from tfser.training.config import PARAMS_FILE
 CHECKPOINTS = ("best", "last")
 CHECKPOINTS_DIR = "checkpoints"
 HISTORY_FILE = "history.json"
+# History keys of learned loss weights: loss_weight/<head> or loss_weight/<head>/<attribute>.
+LOSS_WEIGHT_PREFIX = "loss_weight/"
 # A cross-validation directory lists its fold runs here (tfser-train --fold=all).
 FOLDS_FILE = "folds.json"
 # The featurized directory's sidecar (tfser.features.dataset_info.DATASET_INFO_FILE).
@@ -44,6 +46,24 @@ def append_history(model_dir: str, epoch: int, logs: Optional[Mapping[str, Any]]
     entries.append({"epoch": int(epoch),
                     **{key: float(value) for key, value in (logs or {}).items()}})
     atomic.write_text(os.path.join(model_dir, HISTORY_FILE), json.dumps(entries, indent=1))
+
+
+def final_loss_weights(model_dir: str) -> Dict[str, float]:
+    """The learned loss weights of a run's last recorded epoch, ``{term: exp(-s)}`` with
+    terms ``<head>`` or ``<head>/<attribute>``; empty for fixed weights or no history."""
+    history = read_history(model_dir)
+    if not history:
+        return {}
+    return {key[len(LOSS_WEIGHT_PREFIX):]: value for key, value in history[-1].items()
+            if key.startswith(LOSS_WEIGHT_PREFIX)}
+
+
+def fold_loss_weights(model_dir: str) -> Dict[str, Dict[str, float]]:
+    """:func:`final_loss_weights` of each fold run of a cross-validation directory that
+    learned its weights, by fold name (empty when none did)."""
+    weights = {entry["name"]: final_loss_weights(os.path.join(model_dir, entry["dir"]))
+               for entry in read_folds(model_dir)["folds"]}
+    return {fold: terms for fold, terms in weights.items() if terms}
 
 
 def checkpoint_path(run_dir: str, checkpoint: str = "best") -> str:
