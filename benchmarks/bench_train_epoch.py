@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
 import time
@@ -30,6 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
+from tfser import data  # noqa: E402
 from tfser import training  # noqa: E402
 
 
@@ -58,10 +60,18 @@ def main(argv=None) -> None:
     parser.add_argument("--experiment", default="001_hard")
     parser.add_argument("--max_steps", type=int, default=0,
                         help="cap the pass and the epoch at this many batches (0: whole)")
+    parser.add_argument("--memory_budget_mb", type=int, default=0,
+                        help="the reader's memory budget (0: its default)")
+    parser.add_argument("--reader_only", action="store_true", help="skip the fit epoch")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     config = training.resolve_config(args.experiment, data_dir=os.path.abspath(args.data))
     task = training.EmotionTask(config)
+    if args.memory_budget_mb:
+        # The task's reader calls take the budget through build_dataset's keyword.
+        build = data.build_dataset
+        data.build_dataset = functools.partial(
+            build, memory_budget=args.memory_budget_mb * 2 ** 20)
     training.runtime.set_seeds(config.seed)
     print(f"{args.experiment} on {args.data}, fold {config.fold}: "
           f"{task.info.count(config.fold, 'train', True)} training examples, "
@@ -72,6 +82,8 @@ def main(argv=None) -> None:
           f"{read['examples'] / read['seconds']:.1f} examples/s; per quarter "
           f"{', '.join(f'{r:.0f}' for r in read['quarters'])}; peak RSS "
           f"{peak_rss_gb():.2f} GB", flush=True)
+    if args.reader_only:
+        return
 
     model = task.build_model()
     model.compile(optimizer=training.runtime.build_optimizer(config.optimizer),
