@@ -43,9 +43,9 @@ from tfser.features import spectrogram
 SAMPLE_RATE = 16000
 
 
-def fresh_run(data_dir: str, root: str, smoke: bool) -> str:
-    """A run directory holding an untrained 001_hard model (params + best checkpoint)."""
-    config = training.resolve_config("001_hard", data_dir=data_dir, smoke=smoke)
+def fresh_run(data_dir: str, root: str, smoke: bool, experiment: str = "001_hard") -> str:
+    """A run directory holding an untrained model (params + best checkpoint)."""
+    config = training.resolve_config(experiment, data_dir=data_dir, smoke=smoke)
     task = training.EmotionTask(config)
     model = task.build_model()
     model_dir = os.path.join(root, "run")

@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 import tensorflow as tf
 
 from tfser import beam as tfser_beam
@@ -72,3 +73,49 @@ def test_parts_of_a_bundle_that_died_before_its_records_are_left_out(synth_table
     rejects = dataset_info.read_work_file(work_dir, "rejects")
     assert sorted(r["utt_id"] for r in written + rejects) == sorted(i.utt_id for i in items)
     assert sum(f["count"] for f in files) == len(written)
+
+
+def _example(utt_id: str, size: int) -> bytes:
+    feature = {"utt_id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[utt_id.encode()])),
+               "x": tf.train.Feature(float_list=tf.train.FloatList(value=[0.5] * size))}
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def test_the_merge_copies_records_by_offset_in_utterance_order(tmp_path):
+    # Two parts of one shard, each unsorted, records of different sizes. The merge
+    # indexes them (no record kept) and must write what sorting every record in
+    # memory wrote: the same bytes.
+    parts_dir, examples_dir = tmp_path / "parts", tmp_path / "ex"
+    parts_dir.mkdir()
+    examples_dir.mkdir()
+    contents = {"a": [("u3", 7), ("u1", 300)], "b": [("u4", 1), ("u0", 50), ("u2", 0)]}
+    for token, examples in contents.items():
+        with tf.io.TFRecordWriter(str(parts_dir / transforms.part_file_name("g", 0, token))) as w:
+            for utt_id, size in examples:
+                w.write(_example(utt_id, size))
+        (parts_dir / transforms.records_file_name(token)).write_text("")
+    part_a = str(parts_dir / transforms.part_file_name("g", 0, "a"))
+    refs = list(shards.index_records(part_a))
+    assert [r.utt_id for r in refs] == ["u3", "u1"]
+    with tf.io.gfile.GFile(part_a, "rb") as handle:
+        for ref, (utt_id, size) in zip(refs, contents["a"]):
+            handle.seek(ref.offset)
+            assert handle.read(ref.length) == _example(utt_id, size)
+
+    files = shards.merge_parts(str(parts_dir), str(examples_dir), 1)
+    assert files == [{"group": "g", "shard": 0, "file": "g-00000-of-00001.tfrecord",
+                      "count": 5}]
+    expected = tmp_path / "expected.tfrecord"
+    with tf.io.TFRecordWriter(str(expected)) as writer:
+        for utt_id, size in sorted(e for examples in contents.values() for e in examples):
+            writer.write(_example(utt_id, size))
+    assert (examples_dir / files[0]["file"]).read_bytes() == expected.read_bytes()
+
+
+def test_a_truncated_part_is_refused(tmp_path):
+    path = tmp_path / "part.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        writer.write(_example("u0", 10))
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(ValueError, match="truncated TFRecord"):
+        list(shards.index_records(str(path)))

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 
@@ -110,6 +111,48 @@ def test_predict_files_argument_errors(exports, tmp_path):
         export.predict_files(exports["001_hard"], str(tmp_path), str(tmp_path / "out.csv"))
     with pytest.raises(FileNotFoundError, match="tfser-export"):
         export.predict_files(str(tmp_path), str(tmp_path), str(tmp_path / "out.csv"))
+
+
+@pytest.mark.parametrize("model, name", [("000_mtl", "predictions.parquet"),
+                                         ("001_hard", "predictions.csv")])
+def test_streaming_in_threads_and_chunks_writes_the_one_shot_table(exports, wav_dir,
+                                                                   tmp_path, caplog,
+                                                                   model, name):
+    # Files decoded by 2 threads, the table appended one row at a time: the same table
+    # and rejects as one thread and one chunk, rows in input order; progress with ETA.
+    files = predict_lib.collect_inputs(wav_dir) * 3  # 15 files, 6 rejected
+    one = export.predict_files(exports[model], files, str(tmp_path / "one" / name),
+                               batch_size=2, workers=1, chunk_rows=10 ** 6)
+    with caplog.at_level("INFO", logger="tfser.export"):
+        many = export.predict_files(exports[model], files, str(tmp_path / "many" / name),
+                                    batch_size=2, workers=2, chunk_rows=1, log_every=4)
+    assert (many.inputs, many.written, many.rejected) == (15, 9, 6)
+    assert many.rejects == one.rejects
+    read = pd.read_csv if name.endswith(".csv") else pd.read_parquet
+    streamed, reference = read(many.out_path), read(one.out_path)
+    assert list(streamed["file"]) == [f for f in files if f in set(streamed["file"])]
+    pd.testing.assert_frame_equal(streamed, reference, atol=1e-5)
+    if name.endswith(".parquet"):
+        assert pq.ParquetFile(many.out_path).num_row_groups == 9
+    else:
+        assert open(many.out_path).read().count("file,duration_s") == 1
+    assert "4/15 files" in caplog.text and "ETA" in caplog.text
+    assert "15/15 files" in caplog.text
+
+
+def test_an_empty_streamed_table_keeps_its_columns(exports, wav_dir, tmp_path):
+    bad = [os.path.join(wav_dir, "corrupt.wav"), os.path.join(wav_dir, "empty.wav")]
+    for name in ("out.csv", "out.parquet"):
+        result = export.predict_files(exports["001_hard"], bad, str(tmp_path / name),
+                                      workers=2)
+        assert result.all_rejected
+        table = (pd.read_csv if name.endswith(".csv") else pd.read_parquet)(result.out_path)
+        assert len(table) == 0 and list(table.columns)[:2] == ["file", "duration_s"]
+
+
+def test_bad_workers_are_refused(exports, wav_dir, tmp_path):
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        export.predict_files(exports["001_hard"], wav_dir, str(tmp_path / "o.csv"), workers=0)
 
 
 def _start_binary(module, *args):

@@ -368,3 +368,43 @@ def test_crowd_option_spreads_ratings_over_many_raters(tmp_path):
     assert per_rater.max() < 20
     # Ids keep sorting in pool order at three digits.
     assert sorted(per_rater.index)[:2] == ["synthetic:R001", "synthetic:R002"]
+
+
+def test_the_large_size_is_twenty_thousand_default_utterances():
+    large = synthetic.SynthConfig.for_size("large")
+    default = synthetic.SynthConfig()
+    assert large.n_utterances == 20000 and "large" in synthetic.SIZES
+    assert (large.duration_range, large.n_continuous, large.n_raters) == (
+        default.duration_range, default.n_continuous, default.n_raters)
+    large.check()
+
+
+def test_workers_get_a_bounded_queue_and_write_the_same_bytes(corpus, tmp_path,
+                                                              monkeypatch):
+    # Threads stand in for the worker processes (same interface, no spawn cost); the
+    # queue of submitted, uncollected tasks never exceeds IN_FLIGHT_PER_WORKER x workers
+    # whatever the corpus size, and the output does not depend on it.
+    import concurrent.futures
+    from tfser.synthetic import corpus as corpus_lib
+    monkeypatch.setattr(corpus_lib, "IN_FLIGHT_PER_WORKER", 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor",
+                        lambda workers, mp_context=None:
+                        concurrent.futures.ThreadPoolExecutor(workers))
+    queued = []
+    collect = corpus_lib._collect
+
+    def counting(waiting, *args):
+        queued.append(len(waiting))
+        collect(waiting, *args)
+
+    monkeypatch.setattr(corpus_lib, "_collect", counting)
+    root, table = corpus
+    config = synthetic.SynthConfig.for_size("small", workers=2)
+    again = synthetic.generate(str(tmp_path / "threads"), seed=0, config=config,
+                               progress=False)
+    assert max(queued) == 4  # 83 tasks, never more than 2 x 2 queued
+    assert annotations.tables_equal(table, again)
+    for name in _files(root):
+        with open(os.path.join(root, name), "rb") as a, \
+                open(os.path.join(tmp_path, "threads", name), "rb") as b:
+            assert a.read() == b.read(), name

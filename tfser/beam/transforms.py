@@ -14,8 +14,8 @@
 Why files written by the DoFn and not a ``GroupByKey`` of examples (or
 ``WriteToTFRecord``): a grouping shuffle holds every encoded example in memory on the
 DirectRunner (8 GB for 1,800 spectrogram examples, measured), while part files stream to
-disk as they are made, and the driver then holds one shard at a time. ``WriteToTFRecord``
-would need one sink per speaker in the graph.
+disk as they are made, and the driver then merges them one record at a time.
+``WriteToTFRecord`` would need one sink per speaker in the graph.
 
 Why the graph is a single ``ParDo`` with no outputs (no tagged outputs, combine or text
 sink): Beam 2.77's DaskRunner hands every tagged output of a ``ParDo`` to each consumer

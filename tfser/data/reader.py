@@ -49,6 +49,7 @@ uses its parser.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
@@ -56,6 +57,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 import numpy as np
 import tensorflow as tf
 
+from tfser.data import memory
 from tfser.data import normalise as norm
 from tfser.data.info import DatasetInfo, FoldKey, load_info
 from tfser.features import example_codec as codec
@@ -64,7 +66,7 @@ from tfser.features.example_codec import LENGTH_SUFFIX, length_key  # noqa: F401
 DEFAULT_SHUFFLE_BUFFER = 1024
 # cache=None caches a part in memory when all it reads is fixed-size and its parsed
 # examples take at most this much (functionals: ~1 M examples of 88 values).
-AUTO_CACHE_MAX_BYTES = 512 * 2 ** 20
+AUTO_CACHE_MAX_BYTES = memory.DEFAULT_MEMORY_BUDGET
 # Enough speaker files read at once to mix speakers well without thousands of open files.
 MAX_PARALLEL_FILES = 16
 
@@ -192,7 +194,8 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
                   num_parallel_calls: int = tf.data.AUTOTUNE, return_meta: bool = False,
                   lengths: bool = True, shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
                   std_floor: float = norm.DEFAULT_STD_FLOOR,
-                  clip_sigma: Union[str, float, None] = "auto") -> tf.data.Dataset:
+                  clip_sigma: Union[str, float, None] = "auto",
+                  memory_budget: Optional[int] = None) -> tf.data.Dataset:
     """Builds the input pipeline of one fold's part (see the module docstring).
 
     Args:
@@ -218,7 +221,9 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
       cache: Cache parsed, normalised examples: True in memory, a path for a file,
         False never; None (default) caches in memory when every selected feature and
         head is fixed-size (functionals) and the part's parsed examples fit in
-        :data:`AUTO_CACHE_MAX_BYTES` (see :func:`auto_cache`). Parsing one example at
+        :data:`AUTO_CACHE_MAX_BYTES` (see :func:`auto_cache`). An in-memory cache over
+        ``memory_budget`` is refused with a warning and the part streamed from the
+        TFRecords instead. Parsing one example at
         a time costs more than a training step of a small functionals model takes;
         from the second pass on, cached examples are only reshuffled and batched.
         Examples cached in memory are reshuffled over the whole part each epoch.
@@ -227,11 +232,15 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
       num_parallel_calls: Parallelism of reading and parsing.
       return_meta: Append the meta dict as a fourth element.
       lengths: Add ``"<name>_length"`` inputs for sequence features.
-      shuffle_buffer: Examples held by the shuffle buffer.
+      shuffle_buffer: Examples held by the shuffle buffer (at most: an uncached part's
+        buffer is capped to half the memory budget in bytes).
       std_floor: Smallest std used in normalisation.
       clip_sigma: Clip normalised features to +-this many standard deviations;
         ``"auto"`` (default) takes the featurize config's ``clip_sigma`` from the
         sidecar, None or 0 turns clipping off (see :mod:`tfser.data.normalise`).
+      memory_budget: Bytes the reader's buffers (in-memory cache or shuffle buffer,
+        and tf.data's autotuned read-ahead and prefetch) may hold; default
+        :data:`tfser.data.memory.DEFAULT_MEMORY_BUDGET` (see :mod:`tfser.data.memory`).
 
     Returns:
       A ``tf.data.Dataset`` of ``(features, targets, sample_weights[, meta])``.
@@ -265,8 +274,21 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
         clip_sigma = info.clip_sigma
     normalisers = _normalisers(info, fold, part, feature_names, normalisation, std_floor,
                                clip_sigma)
-    if cache is None:
-        cache = auto_cache(info, fold, part, include_variants, feature_specs, label_specs)
+    budget = memory.check_budget(memory.DEFAULT_MEMORY_BUDGET if memory_budget is None
+                                 else memory_budget)
+    automatic = cache is None
+    if automatic:
+        cache = auto_cache(info, fold, part, include_variants, feature_specs, label_specs,
+                           budget=min(budget, AUTO_CACHE_MAX_BYTES))
+    count = info.count(fold, part, include_variants)
+    plan = memory.plan_memory(
+        count or 0, memory.mean_record_bytes(files, info.raw.get("groups", {}), info.data_dir,
+                                             count),
+        cache, shuffle_buffer, budget, whole_part_shuffle=shuffle)
+    if automatic:
+        plan = dataclasses.replace(plan, note="")  # nobody asked for the cache
+    memory.log_plan(plan, f"{info.data_dir} fold {fold!r} part '{part}'")
+    cache = plan.cache
     parse = codec.make_parser(feature_specs, info.label_specs.stored_specs(head_names))
 
     def to_model_inputs(serialized):
@@ -297,40 +319,44 @@ def build_dataset(data_dir: InfoOrDir, fold: FoldKey = 0, part: str = "train",
         dataset = tf.data.TFRecordDataset(files)
     dataset = _keep_listed(dataset, info, fold, part)
     if shuffle and not cache:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(plan.shuffle_buffer, seed=seed,
+                                  reshuffle_each_iteration=True)
     dataset = dataset.map(to_model_inputs, num_parallel_calls=num_parallel_calls,
                           deterministic=deterministic)
     if cache:
         dataset = dataset.cache(cache if isinstance(cache, str) else "")
         if shuffle:
-            if not isinstance(cache, str):
-                # In memory anyway: reshuffle the whole part, not a window of the
-                # order the first pass happened to cache.
-                shuffle_buffer = max(shuffle_buffer, info.count(fold, part,
-                                                                include_variants) or 0)
-            dataset = dataset.shuffle(shuffle_buffer, seed=seed,
+            # In memory, the whole part is reshuffled (plan.shuffle_buffer covers it),
+            # not a window of the order the first pass happened to cache; on disk the
+            # buffer is budgeted like an uncached one.
+            dataset = dataset.shuffle(plan.shuffle_buffer, seed=seed,
                                       reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
     dataset = _batch(dataset, feature_specs, label_specs, batch_size, pad_to_bucket,
                      drop_remainder)
-    count = info.count(fold, part, include_variants)
     if count is not None and not repeat and pad_to_bucket is None:
         # TFRecord files do not tell tf.data their length; stating it lets Keras size
         # its progress bar and epochs, and a wrong count in the sidecar fails loudly.
         steps = count // batch_size if drop_remainder else math.ceil(count / batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    # Autotuned parallelism and prefetch buffers grow up to this (tf.data's default is
+    # half the machine's RAM).
+    options.autotune.ram_budget = plan.ram_budget
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def auto_cache(info: DatasetInfo, fold: FoldKey, part: str, include_variants: bool,
                feature_specs: Sequence[codec.FeatureSpec],
-               label_specs: Sequence[codec.LabelFieldSpec]) -> bool:
+               label_specs: Sequence[codec.LabelFieldSpec],
+               budget: Optional[int] = None) -> bool:
     """Whether ``cache=None`` caches a part in memory (see :func:`build_dataset`).
 
     True when no selected feature or head is a sequence and the sidecar's example
     count times the parsed size (float32 features, plus a generous 1 KiB per example
-    for targets, weights and meta strings) is at most :data:`AUTO_CACHE_MAX_BYTES`.
+    for targets, weights and meta strings) is at most ``budget`` (default
+    :data:`AUTO_CACHE_MAX_BYTES`).
     """
     if any(spec.sequence for spec in feature_specs) or any(
             spec.sequence for spec in label_specs):
@@ -338,8 +364,9 @@ def auto_cache(info: DatasetInfo, fold: FoldKey, part: str, include_variants: bo
     count = info.count(fold, part, include_variants)
     if count is None:
         return False
-    per_example = 1024 + sum(4 * int(np.prod(spec.shape)) for spec in feature_specs)
-    return count * per_example <= AUTO_CACHE_MAX_BYTES
+    per_example = memory.PER_EXAMPLE_OVERHEAD + sum(4 * int(np.prod(spec.shape))
+                                                    for spec in feature_specs)
+    return count * per_example <= (AUTO_CACHE_MAX_BYTES if budget is None else budget)
 
 
 def _batch(dataset, feature_specs, label_specs, batch_size, pad_to_bucket, drop_remainder):

@@ -30,6 +30,12 @@ per_rater                  ``<head>/pred/<rater>``, ``<head>/p/<rater>/<class>``
 The names are those of the evaluation's predictions table
 (:mod:`tfser.evaluation.columns`), so one reader serves both.
 
+Streaming (for folders of many thousand files): a bounded pool of threads decodes
+the files and extracts their features a few files ahead of the model, batches are
+predicted as they fill and the table is appended chunk by chunk (a Parquet row group
+per chunk) under a temporary name renamed into place at the end; progress lines
+give files/s and the time left. Memory stays flat in the number of files.
+
 Files that cannot be used (missing, dangling symbolic links - also those found in a
 walked directory -, unreadable, empty, too short or too long, failing feature
 extraction or model checks) are listed with the reason in ``<out>.rejects.csv``
@@ -40,14 +46,19 @@ with status 1.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import logging
 import os
+import threading
 import time
-from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import tensorflow as tf
 
 from tfser.corpora.base import iter_wav_files
@@ -63,6 +74,8 @@ OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # A multi-label class is predicted when its score is above this, as in tfser.evaluation.
 MULTILABEL_THRESHOLD = metrics.MULTILABEL_THRESHOLD
 DEFAULT_BATCH_SIZE = 8
+# Rows appended to the predictions table at a time (one Parquet row group).
+DEFAULT_CHUNK_ROWS = 1000
 REJECT_COLUMNS = ["file", "reason", "detail"]
 # Reject reasons.
 MISSING_FILE = "missing_file"
@@ -215,7 +228,9 @@ class _Predictor:
         self.use_waveform = bool(contract_data.get("waveform_signature"))
         self.signature_name = (contract.WAVEFORM_SIGNATURE if self.use_waveform
                                else contract.FEATURES_SIGNATURE)
-        self.extractors = {}
+        # Feature extraction runs in several threads: each builds its own extractors
+        # (an openSMILE object is not shared between threads).
+        self._local = threading.local()
         if not self.use_waveform:
             for feature in self.features:
                 if feature.get("source", "audio") != "audio":
@@ -224,14 +239,22 @@ class _Predictor:
                                      f"({feature['source']}), not from audio; predict_files "
                                      "cannot compute it (use the serving_default signature "
                                      "with your own values)")
-                self.extractors[feature["name"]] = registry.build_extractor(
-                    feature["extractor"], self.sample_rate)
+            _ = self.extractors  # a bad extractor fails here, not in a worker thread
         loaded = tf.saved_model.load(export_dir)
         if self.signature_name not in loaded.signatures:
             raise ValueError(f"{export_dir}: no '{self.signature_name}' signature (has "
                              f"{sorted(loaded.signatures)})")
         self._loaded = loaded  # keeps the variables alive
         self.signature = loaded.signatures[self.signature_name]
+
+    @property
+    def extractors(self) -> Dict[str, Any]:
+        """This thread's feature extractors, built on first use."""
+        if not hasattr(self._local, "extractors"):
+            self._local.extractors = {
+                f["name"]: registry.build_extractor(f["extractor"], self.sample_rate)
+                for f in self.features} if not self.use_waveform else {}
+        return self._local.extractors
 
     def payload(self, waveform: np.ndarray) -> Dict[str, np.ndarray]:
         """What one file contributes to a batch (raises ValueError on bad features)."""
@@ -323,15 +346,62 @@ def prediction_columns(head: str, output: np.ndarray, entry: Mapping[str, Any],
     return columns
 
 
-def _write_table(rows: List[Dict[str, Any]], columns: List[str], out_path: str) -> None:
-    frame = pd.DataFrame(rows, columns=columns)
-    parent = os.path.dirname(os.path.abspath(out_path))
-    os.makedirs(parent, exist_ok=True)
-    with atomic.atomic_path(out_path) as tmp:
-        if output_format(out_path) == "csv":
-            frame.to_csv(tmp, index=False)
+class _TableWriter:
+    """Appends rows to the predictions table chunk by chunk (CSV or Parquet).
+
+    Rows arrive in input order and are flushed every ``chunk_rows``, so the table is
+    never held whole. Parquet gets one row group per chunk with the schema of the
+    first chunk (columns with no value there: text for ``file``/``.../pred...``
+    columns, float64 otherwise).
+    """
+
+    def __init__(self, path: str, columns: List[str], chunk_rows: int, table_format: str):
+        self.path, self.columns, self.chunk_rows = path, columns, max(1, int(chunk_rows))
+        self.format = table_format
+        self.pending: List[Dict[str, Any]] = []
+        self.started = False
+        self.parquet: Optional[pq.ParquetWriter] = None
+        self.schema: Optional[pa.Schema] = None
+
+    def add(self, row: Dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= self.chunk_rows:
+            self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        """Writes the pending rows (and, at the end, the header of an empty table)."""
+        if not self.pending and (self.started or not final):
+            return
+        frame = pd.DataFrame(self.pending, columns=self.columns)
+        self.pending = []
+        if self.format == "csv":
+            frame.to_csv(self.path, index=False, mode="a" if self.started else "w",
+                         header=not self.started)
         else:
-            frame.to_parquet(tmp, index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False,
+                                         schema=self.schema)
+            if self.parquet is None:
+                self.schema = _typed_nulls(table.schema)
+                table = table.cast(self.schema)
+                self.parquet = pq.ParquetWriter(self.path, self.schema)
+            self.parquet.write_table(table)
+        self.started = True
+
+    def close(self) -> None:
+        self.flush(final=True)
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+def _typed_nulls(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every null-typed column given the type its name implies."""
+    fields = []
+    for field in schema:
+        if pa.types.is_null(field.type):
+            text = field.name == "file" or "/pred" in field.name
+            field = field.with_type(pa.string() if text else pa.float64())
+        fields.append(field)
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def _expected_columns(contract_data, classes) -> List[str]:
@@ -350,34 +420,88 @@ def clip_sigma_of(contract_data: Mapping[str, Any]) -> float:
                 for f in contract_data["features"]] or [0.0])
 
 
+def _decoded(files: Sequence[str], decode, workers: int) -> Iterator[Tuple[int, str, Any]]:
+    """``decode(index, path)`` of every file, in input order, ``workers`` at a time.
+
+    At most ``2 * workers`` decoded files wait at any time, so memory does not grow
+    with the number of files.
+    """
+    if workers <= 1:
+        for index, path in enumerate(files):
+            yield decode(index, path)
+        return
+    with concurrent.futures.ThreadPoolExecutor(workers,
+                                               thread_name_prefix="tfser-predict") as pool:
+        window: collections.deque = collections.deque()
+        for index, path in enumerate(files):
+            window.append(pool.submit(decode, index, path))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+class _Progress:
+    """A log line every ``every`` files: count, rate and the estimated time left."""
+
+    def __init__(self, total: int, every: int):
+        self.total, self.every, self.start = total, every, time.time()
+
+    def update(self, done: int) -> None:
+        if not self.every or (done % self.every and done != self.total):
+            return
+        elapsed = max(time.time() - self.start, 1e-9)
+        rate = done / elapsed
+        _LOG.info("%d/%d files, %.1f files/s, ETA %.0f s", done, self.total, rate,
+                  (self.total - done) / rate)
+
+
+def default_workers() -> int:
+    """Feature-extraction threads when none are asked for: one per CPU core."""
+    return max(1, os.cpu_count() or 1)
+
+
 def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
-                  batch_size: int = DEFAULT_BATCH_SIZE, log_every: int = 100
+                  batch_size: int = DEFAULT_BATCH_SIZE, log_every: int = 100,
+                  workers: Optional[int] = None, chunk_rows: int = DEFAULT_CHUNK_ROWS
                   ) -> PredictResult:
     """Predicts every head for audio files with an export and writes a table.
+
+    Streams: files are decoded and their features extracted by ``workers`` threads
+    (a bounded window ahead of the model), batches go to the model as they fill, and
+    the table is appended every ``chunk_rows`` rows, so memory does not grow with the
+    number of files (only the file list and the rejects are kept).
 
     Args:
       export_dir: A SavedModel written by :func:`tfser.export.export_saved_model`.
       inputs: An audio file, a directory (walked recursively for ``.wav``) or a list
         of both.
-      out_path: ``.csv`` or ``.parquet`` table to write (replaced when it exists).
+      out_path: ``.csv`` or ``.parquet`` table to write (replaced when it exists, in
+        one rename at the end).
       batch_size: Files per signature call (zero-padded; padding is masked in-graph).
         Models with frame-level outputs, or sequence inputs without lengths, are run
         one file at a time.
-      log_every: Progress line every this many files.
+      log_every: Progress line (files/s, ETA) every this many files.
+      workers: Threads decoding audio and extracting features (default: one per CPU
+        core; openSMILE and the audio decoder release the GIL).
+      chunk_rows: Rows per append to the table (a Parquet row group).
 
     Returns:
       A :class:`PredictResult`; its ``summary_lines()`` are what tfser-predict prints.
 
     Raises:
       FileNotFoundError: ``export_dir`` is not a tfser export.
-      ValueError: No input files, a bad output extension or batch size, or a model
-        whose features cannot be computed from audio.
+      ValueError: No input files, a bad output extension, batch size or number of
+        workers, or a model whose features cannot be computed from audio.
     """
     start = time.time()
     out_path = os.fspath(out_path)
     output_format(out_path)
     if isinstance(batch_size, bool) or int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    workers = default_workers() if workers is None else workers
+    if isinstance(workers, bool) or int(workers) < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     contract_data = contract.read_features(export_dir)
     classes = contract.read_classes(export_dir)
     files = collect_inputs(inputs)
@@ -392,17 +516,31 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
     predictor = _Predictor(os.fspath(export_dir), contract_data)
     min_s = float(contract_data.get("min_duration_s", 0.0))
     max_s = float(contract_data.get("max_duration_s", contract.MAX_DURATION_S))
-    _LOG.info("predicting %d files with %s (%s)", len(files), export_dir,
-              predictor.signature_name)
+    _LOG.info("predicting %d files with %s (%s), %d feature thread(s)", len(files),
+              export_dir, predictor.signature_name, workers)
 
-    rows: Dict[int, Dict[str, Any]] = {}
     rejects: Dict[int, Tuple[str, str, str]] = {}
     far: Dict[int, Tuple[str, int, float]] = {}
-    pending: List[_Item] = []
-    audio_s = 0.0
+    totals = {"written": 0, "audio_s": 0.0}
 
-    def run_batch(items: List[_Item]) -> None:
-        nonlocal audio_s
+    def decode(index: int, path: str) -> Tuple[int, str, Any]:
+        """An _Item, or the (path, reason, detail) of a reject."""
+        try:
+            waveform = audio_io.read_audio(path, predictor.sample_rate, min_duration_s=min_s,
+                                           clip_fraction=None)
+        except audio_io.AudioError as error:
+            return index, path, (path, _reject_reason(error), error.problem)
+        duration = len(waveform) / float(predictor.sample_rate)
+        if duration > max_s:
+            return index, path, (path, TOO_LONG, f"lasts {duration:.1f} s, longer than the "
+                                                 f"{max_s:g} s the export accepts")
+        try:
+            payload = predictor.payload(waveform)
+        except ValueError as error:
+            return index, path, (path, FEATURE_ERROR, str(error))
+        return index, path, _Item(index, path, duration, payload)
+
+    def run_batch(items: List[_Item], table: _TableWriter) -> None:
         try:
             outputs = predictor([item.payload for item in items])
         except tf.errors.OpError as error:  # refused input, or e.g. out of memory
@@ -412,7 +550,7 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
                 return
             # Isolate the file the model refuses; the others still get predictions.
             for item in items:
-                run_batch([item])
+                run_batch([item], table)
             return
         for row_index, item in enumerate(items):
             row = {"file": item.path, "duration_s": item.duration_s}
@@ -425,48 +563,40 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
             if row.get(contract.OUT_OF_RANGE_OUTPUT):
                 far[item.index] = (item.path, int(row[contract.OUT_OF_RANGE_OUTPUT]),
                                    float(row[contract.MAX_ABS_Z_OUTPUT]))
-            rows[item.index] = row
-            audio_s += item.duration_s
+            table.add(row)
+            totals["written"] += 1
+            totals["audio_s"] += item.duration_s
 
-    for index, path in enumerate(files):
-        try:
-            waveform = audio_io.read_audio(path, predictor.sample_rate, min_duration_s=min_s,
-                                           clip_fraction=None)
-        except audio_io.AudioError as error:
-            rejects[index] = (path, _reject_reason(error), error.problem)
-            continue
-        duration = len(waveform) / float(predictor.sample_rate)
-        if duration > max_s:
-            rejects[index] = (path, TOO_LONG, f"lasts {duration:.1f} s, longer than the "
-                                              f"{max_s:g} s the export accepts")
-            continue
-        try:
-            payload = predictor.payload(waveform)
-        except ValueError as error:
-            rejects[index] = (path, FEATURE_ERROR, str(error))
-            continue
-        pending.append(_Item(index, path, duration, payload))
-        if len(pending) >= batch_size:
-            run_batch(pending)
-            pending = []
-        if log_every and (index + 1) % log_every == 0:
-            _LOG.info("%d/%d files, %.1f files/s", index + 1, len(files),
-                      (index + 1) / (time.time() - start))
-    if pending:
-        run_batch(pending)
-
-    ordered_rows = [rows[i] for i in sorted(rows)]
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    progress = _Progress(len(files), log_every)
+    with atomic.atomic_path(out_path) as tmp:
+        table = _TableWriter(tmp, _expected_columns(contract_data, classes), chunk_rows,
+                             output_format(out_path))
+        pending: List[_Item] = []
+        # Batches run in input order (and a refused batch file by file), so rows are
+        # appended in input order.
+        for index, _, outcome in _decoded(files, decode, workers):
+            if isinstance(outcome, _Item):
+                pending.append(outcome)
+                if len(pending) >= batch_size:
+                    run_batch(pending, table)
+                    pending = []
+            else:
+                rejects[index] = outcome
+            progress.update(index + 1)
+        if pending:
+            run_batch(pending, table)
+        table.close()
     ordered_rejects = [rejects[i] for i in sorted(rejects)]
-    if len(ordered_rows) + len(ordered_rejects) != len(files):
-        raise RuntimeError(f"accounting error: {len(files)} inputs but {len(ordered_rows)} "
+    if totals["written"] + len(ordered_rejects) != len(files):
+        raise RuntimeError(f"accounting error: {len(files)} inputs but {totals['written']} "
                            f"written and {len(ordered_rejects)} rejected")
-    _write_table(ordered_rows, _expected_columns(contract_data, classes), out_path)
     rejects_path = rejects_path_for(out_path)
     with atomic.atomic_path(rejects_path) as tmp:
         pd.DataFrame(ordered_rejects, columns=REJECT_COLUMNS).to_csv(tmp, index=False)
     result = PredictResult(out_path=out_path, rejects_path=rejects_path, inputs=len(files),
-                           written=len(ordered_rows), rejects=ordered_rejects,
-                           signature=predictor.signature_name, audio_s=audio_s,
+                           written=totals["written"], rejects=ordered_rejects,
+                           signature=predictor.signature_name, audio_s=totals["audio_s"],
                            seconds=time.time() - start,
                            out_of_range=[far[i] for i in sorted(far)],
                            clip_sigma=clip_sigma_of(contract_data))

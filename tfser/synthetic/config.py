@@ -35,7 +35,10 @@ TRACE_ATTRIBUTES: Tuple[str, ...] = ("arousal", "valence", "liking")
 AU_NAMES: Tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU09", "AU12", "AU15", "AU25", "AU26")
 
-SIZES = ("small", "default", "crowd")
+SIZES = ("small", "default", "crowd", "large")
+# The scale test of issue 15: ~20,000 utterances (~20 h of audio), the default
+# durations and rater pool; generation streams every file to disk as it is made.
+LARGE_UTTERANCES = 20000
 # A CREMA-D-like crowd: many raters, each rating a few dozen utterances (~30 on the
 # default corpus: 600 utterances x 20-30 raters / 500), instead of ten raters rating
 # most of the corpus. Combine with any size: ``SynthConfig.for_size("small", **CROWD)``.
@@ -98,13 +101,15 @@ class SynthConfig:
 
     @classmethod
     def for_size(cls, size: str, **overrides) -> "SynthConfig":
-        """The configuration of a named size (``small`` or ``default``).
+        """The configuration of a named size.
 
         Args:
           size: ``default`` (~600 utterances of 1.5-6 s and 10 recordings of
             20-60 s), ``small`` (~80 utterances of 1-2.5 s and 3 recordings of
             ~20 s, for tests) or ``crowd`` (the default corpus rated by a crowd:
-            :data:`CROWD`, 500 raters with ~30 ratings each).
+            :data:`CROWD`, 500 raters with ~30 ratings each) or ``large``
+            (:data:`LARGE_UTTERANCES` utterances of 1.5-6 s, ~20 h, and the default
+            10 recordings; for scale benchmarks).
           **overrides: Fields to change on top of the named size.
 
         Raises:
@@ -114,6 +119,8 @@ class SynthConfig:
             base = {}
         elif size == "crowd":
             base = dict(CROWD)
+        elif size == "large":
+            base = {"n_utterances": LARGE_UTTERANCES}
         elif size == "small":
             base = dict(n_utterances=80, duration_range=(1.0, 2.5), n_continuous=3,
                         continuous_duration_range=(18.0, 22.0))

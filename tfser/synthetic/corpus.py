@@ -189,7 +189,18 @@ def _run(task):
     return _render_utterance(job, seed, cfg, out_dir)
 
 
+# Tasks queued per worker process: enough to keep every worker busy, few enough that
+# the queue stays small whatever the corpus size (a task holds only its plan).
+IN_FLIGHT_PER_WORKER = 4
+
+
 def _execute(tasks: list, workers: int, progress: bool) -> list:
+    """Runs every task; returns their (small) results in task order.
+
+    Each task writes its files itself, so only the results - sample counts and trace
+    records - stay in memory, and at most ``IN_FLIGHT_PER_WORKER`` tasks per worker
+    are queued at any time.
+    """
     results: list = [None] * len(tasks)
     bar = tqdm.tqdm(total=len(tasks), desc="tfser-synth", unit="file", disable=not progress)
     with bar:
@@ -201,12 +212,23 @@ def _execute(tasks: list, workers: int, progress: bool) -> list:
         # "spawn" keeps workers clean even when the caller has imported libraries
         # that do not survive fork (TensorFlow's thread pools).
         context = multiprocessing.get_context("spawn")
+        limit = workers * IN_FLIGHT_PER_WORKER
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(_run, task): i for i, task in enumerate(tasks)}
-            for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+            waiting: Dict[concurrent.futures.Future, int] = {}
+            for i, task in enumerate(tasks):
+                if len(waiting) >= limit:
+                    _collect(waiting, results, bar, concurrent.futures.FIRST_COMPLETED)
+                waiting[pool.submit(_run, task)] = i
+            _collect(waiting, results, bar, concurrent.futures.ALL_COMPLETED)
     return results
+
+
+def _collect(waiting: dict, results: list, bar, return_when: str) -> None:
+    """Moves finished futures' results into ``results`` (waits per ``return_when``)."""
+    done, _ = concurrent.futures.wait(waiting, return_when=return_when)
+    for future in done:
+        results[waiting.pop(future)] = future.result()
+        bar.update(1)
 
 
 def _utterance_record(job: _UtteranceJob, samples: int, cfg: config_lib.SynthConfig
