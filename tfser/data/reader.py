@@ -66,7 +66,7 @@ from tfser.features.example_codec import LENGTH_SUFFIX, length_key  # noqa: F401
 DEFAULT_SHUFFLE_BUFFER = 1024
 # cache=None caches a part in memory when all it reads is fixed-size and its parsed
 # examples take at most this much (functionals: ~1 M examples of 88 values).
-AUTO_CACHE_MAX_BYTES = memory.DEFAULT_MEMORY_BUDGET
+AUTO_CACHE_MAX_BYTES = 512 * memory.MIB
 # Enough speaker files read at once to mix speakers well without thousands of open files.
 MAX_PARALLEL_FILES = 16
 
