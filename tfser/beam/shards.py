@@ -173,12 +173,9 @@ def gather_records(parts_dir: str, work_dir: str) -> None:
         if kind != transforms.MOMENTS:
             by_kind[kind].append(record)
             continue
-        key = (record["speaker_id"], record["stats_part"], record["feature"])
-        value = stats_lib.Moments.from_json(record)
-        moments[key] = value if key not in moments else moments[key] + value
-    by_kind[transforms.MOMENTS] = [
-        {"speaker_id": speaker, "stats_part": part, "feature": name, **value.to_json()}
-        for (speaker, part, name), value in sorted(moments.items())]
+        stats_lib.accumulate(moments, (record["speaker_id"], record["stats_part"],
+                                       record["feature"]), stats_lib.Moments.from_json(record))
+    by_kind[transforms.MOMENTS] = stats_lib.moments_records(moments)
     for kind, records in by_kind.items():
         records.sort(key=lambda r: (r.get("utt_id", ""), r.get("variant", "")))
         _write_jsonl(os.path.join(work_dir, f"{RECORD_WORK_FILES[kind]}-00000-of-00001.jsonl"),

@@ -18,7 +18,7 @@ magnitudes openSMILE and log spectrograms produce (|mean|/std < 1e4).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Iterable, Mapping
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 import numpy as np
 
@@ -71,6 +71,18 @@ class Moments:
                    np.asarray(data["sum_sq"], np.float64))
 
 
+def accumulate(totals: Dict[Any, Moments], key: Any, moments: Moments) -> None:
+    """Adds ``moments`` to ``totals[key]`` (sets it when absent)."""
+    totals[key] = moments if key not in totals else totals[key] + moments
+
+
+def moments_records(totals: Mapping[Tuple[str, str, str], Moments]) -> List[Dict[str, Any]]:
+    """JSON-ready records of moments keyed ``(speaker_id, stats_part, feature)``, in key
+    order (a bundle's records file and the ``moments`` work file)."""
+    return [{"speaker_id": speaker, "stats_part": part, "feature": name, **value.to_json()}
+            for (speaker, part, name), value in sorted(totals.items())]
+
+
 def sum_moments(items: Iterable[Moments]) -> Moments:
     """Sum of moments.
 
@@ -99,5 +111,5 @@ def fold_statistics(per_speaker: Mapping[str, Mapping[str, Moments]],
     pooled: Dict[str, Moments] = {}
     for speaker in speakers:
         for name, moments in per_speaker.get(speaker, {}).items():
-            pooled[name] = moments if name not in pooled else pooled[name] + moments
+            accumulate(pooled, name, moments)
     return {name: pooled[name].summary() for name in sorted(pooled)}

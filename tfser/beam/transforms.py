@@ -115,8 +115,7 @@ class _Bundle:
         return self.writers[key]
 
     def add_moments(self, key: Tuple[str, str, str], moments: stats_lib.Moments) -> None:
-        known = self.moments.get(key)
-        self.moments[key] = moments if known is None else known + moments
+        stats_lib.accumulate(self.moments, key, moments)
 
     def commit(self) -> None:
         """Closes the parts and renames every file to its final, content-derived name."""
@@ -130,11 +129,8 @@ class _Bundle:
             tf.io.gfile.rename(self._temp(part_file_name(group, shard, "")),
                                os.path.join(self.parts_dir, part_file_name(group, shard, token)),
                                overwrite=True)
-        lines = [json.dumps(r, sort_keys=True) for r in self.records]
-        for (speaker, stats_part, name), moments in sorted(self.moments.items()):
-            lines.append(json.dumps({"kind": MOMENTS, "speaker_id": speaker,
-                                     "stats_part": stats_part, "feature": name,
-                                     **moments.to_json()}, sort_keys=True))
+        lines = [json.dumps(r, sort_keys=True) for r in self.records + [
+            {"kind": MOMENTS, **m} for m in stats_lib.moments_records(self.moments)]]
         temp = self._temp(records_file_name(""))
         with tf.io.gfile.GFile(temp, "w") as handle:
             handle.write("".join(line + "\n" for line in lines))
