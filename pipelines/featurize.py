@@ -136,12 +136,18 @@ def main(argv) -> None:
     with cli.user_input("fix --config or --params_override (tfser-featurize --help)"):
         config = tfser_beam.load_config(FLAGS.config, FLAGS.params_override)
     # An existing --out (the message says what to do) or a missing --table.
-    with cli.user_input(errors=(FileExistsError,)), cli.user_input(
-            "pass the --out of tfser-annotate as --table", errors=(FileNotFoundError,)):
-        result = tfser_beam.build_pipeline(
-            config, FLAGS.table, FLAGS.out, pipeline_options=options,
-            overwrite=FLAGS.overwrite, created_by=created_by_command(sys.argv),
-            log_every=FLAGS.log_every)
+    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
+    try:
+        with cli.user_input(errors=(FileExistsError,)), cli.user_input(
+                "pass the --out of tfser-annotate as --table", errors=(FileNotFoundError,)):
+            result = tfser_beam.build_pipeline(
+                config, FLAGS.table, FLAGS.out, pipeline_options=options,
+                overwrite=FLAGS.overwrite, created_by=created_by_command(sys.argv),
+                log_every=FLAGS.log_every)
+    except runners.RunnerGaveUp as error:
+        # Not the user's input (exit 1, not 2); the atomic swap never happened.
+        print(f"error: {error} ({FLAGS.out} is unchanged)", file=sys.stderr)
+        sys.exit(1)
     for line in result.summary_lines():
         print(line)
 

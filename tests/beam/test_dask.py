@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from tfser import beam as tfser_beam
+from tfser.beam import runners
 from tfser.features import registry
 from tfser.testing import faults
 from tfser.testing.dask_cluster import LocalDaskCluster
@@ -119,3 +120,31 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(
     with open(os.path.join(result.out_dir, tfser_beam.DATASET_INFO_FILE),
               encoding="utf-8") as handle:
         assert json.load(handle)["counts"]["written"] == result.counts["written"]
+
+
+def test_when_dask_gives_up_the_run_fails_and_the_old_output_stays(small_table, tmp_path):
+    """``allowed-failures`` 0: the first worker death fails its task for good (Dask's
+    ``KilledWorker``); the run fails and an existing output is left as it was."""
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    marker = tmp_path / "killed"
+    config = tfser_beam.load_config(CONFIG)
+    out = tmp_path / "out"
+    old = tfser_beam.build_pipeline(config, small_table, str(out), log_every=1000)
+    before = _directory_bytes(old.out_dir)
+    overrides = [f"feature_sets=[egemaps_functionals, {faults.KILL_ONCE_FEATURE}]"]
+    registry.register(faults.kill_once_definition(str(marker)))
+    try:
+        with LocalDaskCluster(2, str(tmp_path / "cluster"), env=env) as cluster:
+            with pytest.raises(runners.RunnerGaveUp, match="KilledWorker|workers died"):
+                tfser_beam.build_pipeline(
+                    tfser_beam.load_config(CONFIG, overrides), small_table, str(out),
+                    overwrite=True, log_every=1000,
+                    pipeline_options=["--runner=DaskRunner",
+                                      f"--dask_client_address={cluster.address}"])
+            codes = [process.poll() for process in cluster.worker_processes]
+    finally:
+        registry.unregister(faults.KILL_ONCE_FEATURE)
+    assert marker.exists()
+    assert sorted(codes, key=str) == [-signal.SIGKILL, None], codes
+    assert _directory_bytes(str(out)) == before
+    assert not [n for n in os.listdir(tmp_path) if ".tmp-" in n]

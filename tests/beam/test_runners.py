@@ -1,5 +1,6 @@
-"""Runner selection and the DaskRunner defaults (no cluster needed)."""
+"""Runner selection, the DaskRunner defaults and its give-up error (no cluster needed)."""
 
+import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
 from tfser import beam as tfser_beam
@@ -24,3 +25,30 @@ def test_dask_runner_by_its_short_name_with_small_partitions():
     options = tfser_beam.make_pipeline_options(["--runner=DaskRunner", "--dask_npartitions=3"])
     dask = options.view_as(DaskOptions)
     assert (dask.npartitions, dask.partition_size) == (3, None)
+
+
+class KilledWorker(Exception):
+    """Named like distributed's exception (matched by name: no dask import needed)."""
+
+
+class _Result:
+    def __init__(self, error):
+        self.error = error
+
+    def wait_until_finish(self):
+        raise self.error
+
+
+class _Pipeline:
+    def __init__(self, error):
+        self.error = error
+
+    def run(self):
+        return _Result(self.error)
+
+
+def test_dask_giving_up_becomes_runner_gave_up_and_other_errors_pass():
+    with pytest.raises(runners.RunnerGaveUp, match="^the Dask cluster gave up: task t died$"):
+        runners.run_to_completion(_Pipeline(KilledWorker("task t died")))
+    with pytest.raises(ValueError, match="bug"):
+        runners.run_to_completion(_Pipeline(ValueError("bug")))

@@ -58,3 +58,24 @@ def test_a_bad_override_is_one_line_naming_the_override(tmp_path, capsys):
 
 def test_the_recorded_command_quotes_its_arguments():
     assert featurize.created_by_command(["prog", "--out=a b"]) == "tfser-featurize '--out=a b'"
+
+
+def test_a_cluster_giving_up_is_one_line_and_exit_1(tiny_table, tmp_path, capsys,
+                                                     monkeypatch):
+    """What the command says when Dask gave up (the real give-up is in
+    tests/beam/test_dask.py): one line, status 1 (not the user's input), --out unchanged."""
+    from tfser import beam as tfser_beam
+    from tfser.beam import runners
+
+    def give_up(*args, **kwargs):
+        raise runners.RunnerGaveUp("the Dask cluster gave up: Attempted to run task x on 1 "
+                                   "different workers, but all those workers died")
+
+    monkeypatch.setattr(tfser_beam, "build_pipeline", give_up)
+    out = tmp_path / "features"
+    with pytest.raises(SystemExit) as exited:
+        featurize.BINARY.invoke(_argv(tiny_table, out))
+    assert exited.value.code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: the Dask cluster gave up: Attempted to run task x on 1 different "
+                   f"workers, but all those workers died ({out} is unchanged)"]

@@ -76,11 +76,25 @@ def configure_runner(options: PipelineOptions) -> PipelineOptions:
     return options
 
 
+class RunnerGaveUp(RuntimeError):
+    """The cluster stopped retrying a bundle (Dask's ``KilledWorker``): the run failed."""
+
+
 def run_to_completion(pipeline) -> None:
-    """Runs ``pipeline`` and waits; a Dask run's client is closed afterwards."""
+    """Runs ``pipeline`` and waits; a Dask run's client is closed afterwards.
+
+    Raises:
+      RunnerGaveUp: Dask gave up on a bundle whose workers kept dying under it
+        (``distributed.scheduler.allowed-failures``); its message is Dask's.
+    """
     result = pipeline.run()
     try:
         result.wait_until_finish()
+    except Exception as error:
+        # Matched by name: distributed is imported only by Dask runs.
+        if type(error).__name__ != "KilledWorker":
+            raise
+        raise RunnerGaveUp(f"the Dask cluster gave up: {error}") from error
     finally:
         client = getattr(result, "client", None)
         if client is not None:
