@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfser import beam as tfser_beam
 from tfser.beam import dataset_info
+from tfser.beam import item_chunks
 from tfser.beam import shards
 from tfser.beam import transforms
 
@@ -16,7 +17,8 @@ from tests.beam.helpers import config_path
 def _bundle(fn, items, finish=True):
     fn.start_bundle()
     for item in items:
-        list(fn.process(item) or ())
+        chunk = item_chunks.write_chunks([item], os.path.join(fn.chunk_dir, item.utt_id), 1)[0]
+        list(fn.process(chunk) or ())
     if finish:
         fn.finish_bundle()
 
@@ -30,6 +32,7 @@ def _featurize_fn(synth_table, tmp_path):
         os.makedirs(directory)
     fn = transforms.FeaturizeFn(plan.settings, dirs[0])
     fn.setup()
+    fn.chunk_dir = str(tmp_path / "items")  # each item in a chunk file of its own
     return plan, fn, dirs
 
 

@@ -31,7 +31,9 @@ RUN_TIMEOUT_S = 600  # a hang guard, not a timing check
 
 @pytest.fixture(scope="module")
 def small_table(synth_table, tmp_path_factory):
-    """40 utterances of the 10 speakers (a few have no label and are rejected)."""
+    """40 utterances of the 10 speakers (a few have no label and are rejected): 20
+    work-item chunks of 2, each a Dask partition (so a worker is killed on its second
+    utterance of a partition, ``after=2``)."""
     directory = tmp_path_factory.mktemp("dask_table") / "table"
     return subset_table(synth_table, directory, utterances_per_speaker=4, speakers=10)
 
@@ -102,7 +104,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_output_is_the_same(
         config = tfser_beam.load_config(CONFIG, overrides)
         local = tfser_beam.build_pipeline(config, small_table, str(tmp_path / "local"),
                                           log_every=1000)
-        registry.register(faults.kill_once_definition(str(marker)), replace=True)
+        registry.register(faults.kill_once_definition(str(marker), after=2), replace=True)
         result = tfser_beam.build_pipeline(
             config, small_table, str(tmp_path / "dask"), log_every=1000,
             pipeline_options=["--runner=DaskRunner",
@@ -132,7 +134,7 @@ def test_when_dask_gives_up_the_run_fails_and_the_old_output_stays(small_table, 
     old = tfser_beam.build_pipeline(config, small_table, str(out), log_every=1000)
     before = _directory_bytes(old.out_dir)
     overrides = [f"feature_sets=[egemaps_functionals, {faults.KILL_ONCE_FEATURE}]"]
-    registry.register(faults.kill_once_definition(str(marker)))
+    registry.register(faults.kill_once_definition(str(marker), after=2))
     try:
         with LocalDaskCluster(2, str(tmp_path / "cluster"), env=env) as cluster:
             with pytest.raises(runners.RunnerGaveUp, match="KilledWorker|workers died"):

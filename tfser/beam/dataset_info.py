@@ -73,12 +73,6 @@ def read_work_file(work_dir: str, name: str) -> List[Dict[str, Any]]:
     return records
 
 
-def _expected(plan: Plan) -> List[Tuple[str, str, str]]:
-    """(utt_id, variant, speaker) of every example the run should account for."""
-    return [(item.utt_id, variant, item.speaker_id) for item in plan.items
-            for variant in work.item_variants(item)]
-
-
 def reconcile(plan: Plan, written: List[dict], rejects: List[dict]) -> None:
     """Checks that each expected example was written or rejected exactly once.
 
@@ -86,7 +80,7 @@ def reconcile(plan: Plan, written: List[dict], rejects: List[dict]) -> None:
       ReconciliationError: Naming missing, duplicated or unexpected examples.
     """
     seen = collections.Counter((r["utt_id"], r["variant"]) for r in written + rejects)
-    expected = {(utt, variant) for utt, variant, _ in _expected(plan)}
+    expected = {(utt, variant) for utt, variant, _ in plan.expected}
     missing = sorted(expected - set(seen))
     duplicated = sorted(k for k, n in seen.items() if n > 1)
     unexpected = sorted(set(seen) - expected)
@@ -103,7 +97,7 @@ def _in_written_rejected(expected, written, rejects) -> Dict[str, int]:
 
 def count_outcomes(plan: Plan, written: List[dict], rejects: List[dict]) -> Dict[str, Any]:
     """The ``counts`` block (see the module docstring)."""
-    expected = _expected(plan)
+    expected = plan.expected
     by_variant: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     by_speaker: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for _, variant, speaker in expected:
@@ -126,7 +120,7 @@ def count_outcomes(plan: Plan, written: List[dict], rejects: List[dict]) -> Dict
                                 for p in f["problems"])
     not_selected = collections.Counter(reason for _, reason in plan.not_selected)
     return {
-        "table_utterances": int(len(plan.table.utterances)),
+        "table_utterances": plan.table_utterances,
         "not_selected": {"count": len(plan.not_selected), "reasons": dict(not_selected)},
         "in": original["in"], "written": original["written"], "rejected": original["rejected"],
         "rejected_by_reason": dict(sorted(reasons.items())),
@@ -156,8 +150,7 @@ def group_files(plan: Plan, file_records: List[dict], examples_dir: str) -> Dict
     """
     num_shards = plan.config.num_shards
     written = {(r["group"], r["shard"]): r["count"] for r in file_records}
-    augmented_speakers = {item.speaker_id for item in plan.items
-                          if item.speed_factors or item.random_crops}
+    augmented_speakers = plan.augmented_speakers
     groups = {}
     for speaker, safe in sorted(plan.groups.items()):
         variants = [work.ORIGINAL] + (list(plan.config.variants)
@@ -263,7 +256,7 @@ def build_info(plan: Plan, work_dir: str, examples_dir: str, table_dir: str,
         "format": FORMAT, "version": VERSION, "tfser_version": tfser.__version__,
         "created_by": created_by,
         "config": plan.config.to_dict(), "config_sha256": plan.config.sha256(),
-        "table": {"dir": os.path.abspath(table_dir), "corpus": plan.table.meta.corpus,
+        "table": {"dir": os.path.abspath(table_dir), "corpus": plan.corpus,
                   "sha256": {name: sha256_file(os.path.join(table_dir, name))
                              for name in TABLE_FILES
                              if os.path.exists(os.path.join(table_dir, name))}},

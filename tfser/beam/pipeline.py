@@ -4,9 +4,10 @@ Steps (the first and last in the driver, the middle on Beam):
 
 1. Load the table, select utterances, derive the label views, build the split
    protocol and one work item per utterance (:mod:`tfser.beam.plan`; pure, fails fast).
-2. Beam: ``Create(work items) -> Featurize`` (:mod:`tfser.beam.transforms`): audio
-   reading, feature extraction, encoding, per-speaker shard files, rejects and
-   normalisation moments.
+2. The work items go to chunk files under ``_work/items`` and the driver drops them
+   (:mod:`tfser.beam.item_chunks`); Beam: ``Create(chunk paths) -> Featurize``
+   (:mod:`tfser.beam.transforms`): audio reading, feature extraction, encoding,
+   per-speaker shard files, rejects and normalisation moments.
 3. Reconcile (``in = written + rejected``), compute per-fold TRAIN-only statistics and
    write ``dataset_info.json``, ``rejects.csv`` and ``config.yaml``
    (:mod:`tfser.beam.dataset_info`).
@@ -19,8 +20,9 @@ A run killed outright (SIGKILL) cannot clean up; the next run of the same output
 removes every ``<out>.tmp-<pid>`` whose process is gone and logs it
 (:mod:`tfser.fileio.stale`).
 The output directory must be on a file system the driver can rename in (local disk or
-a shared mount reachable by every worker): workers write their bundle files into
-``<out>.tmp-<pid>/_work/parts`` and the driver reads them from there, so on a cluster
+a shared mount reachable by every worker): workers read their work items from
+``<out>.tmp-<pid>/_work/items`` and write their bundle files into
+``<out>.tmp-<pid>/_work/parts``, and the driver reads them from there, so on a cluster
 of several machines ``--out`` (and the corpus audio, named by absolute paths in the
 work items) must be on a file system every worker mounts at the same path.
 
@@ -45,17 +47,19 @@ import logging
 import os
 import shutil
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from tfser import annotations
 from tfser.beam import dataset_info
+from tfser.beam import item_chunks
 from tfser.beam import plan as plan_lib
 from tfser.beam import runners
 from tfser.beam import shards
 from tfser.beam import transforms
+from tfser.beam import work
 from tfser.beam.config import FeaturizeConfig
 from tfser.fileio import atomic
 from tfser.fileio import stale
@@ -63,6 +67,7 @@ from tfser.fileio.atomic import replace_dir  # noqa: F401  (also the old public 
 
 _LOG = logging.getLogger("tfser.beam")
 WORK_DIR = "_work"
+ITEMS_DIR = "items"
 DEFAULT_PARALLEL_MODE = "multi_threading"
 OptionsLike = Union[None, PipelineOptions, Sequence[str], Mapping[str, Any]]
 
@@ -169,24 +174,34 @@ def check_output_dir(out_dir: str, overwrite: bool) -> None:
                               "(--overwrite) to replace it")
 
 
-def _run_beam(plan: plan_lib.Plan, tmp_dir: str, options: PipelineOptions,
-              log_every: int) -> None:
+def _run_beam(plan: plan_lib.Plan, chunks: List[str], tmp_dir: str,
+              options: PipelineOptions, log_every: int) -> None:
     examples_dir = os.path.join(tmp_dir, dataset_info.EXAMPLES_DIR)
     work_dir = os.path.join(tmp_dir, WORK_DIR)
     parts_dir = os.path.join(work_dir, "parts")
-    os.makedirs(examples_dir)
-    os.makedirs(parts_dir)
+    os.makedirs(examples_dir, exist_ok=True)
+    os.makedirs(parts_dir, exist_ok=True)
     workers = max(1, int(options.view_as(DirectOptions).direct_num_workers or 1))
     # A worker's share (for its ETA) is known only on the local runner.
-    expected = (-(-len(plan.items) // workers) if runners.is_local(options) else 0)
+    total = sum(1 for e in plan.expected if e.variant == work.ORIGINAL)
+    expected = -(-total // workers) if runners.is_local(options) else 0
     pipeline = beam.Pipeline(options=options)
     _ = (pipeline
-         | "WorkItems" >> beam.Create(plan.items)
+         | "WorkItemChunks" >> beam.Create(chunks)
          | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, log_every, expected))
     runners.run_to_completion(pipeline)
     records = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
     shards.write_files_record(work_dir, records)
     shards.gather_records(parts_dir, work_dir)
+
+
+def _write_items(plan: plan_lib.Plan, tmp_dir: str) -> Tuple[plan_lib.Plan, List[str]]:
+    """Writes the work items into chunk files; returns the plan without them and the
+    chunk paths (see :mod:`tfser.beam.item_chunks` for why)."""
+    directory = os.path.join(tmp_dir, WORK_DIR, ITEMS_DIR)
+    chunks = item_chunks.write_chunks(plan.items, directory,
+                                      item_chunks.chunk_size(len(plan.items)))
+    return plan.without_items(), chunks
 
 
 def _finalise(plan: plan_lib.Plan, tmp_dir: str, table_dir: str, created_by: str) -> Dict:
@@ -229,8 +244,8 @@ def build_pipeline(config: FeaturizeConfig, table_dir: str, out_dir: str,
     out_dir = os.path.abspath(out_dir)
     check_output_dir(out_dir, overwrite)
     created_by = created_by or "tfser.beam.build_pipeline (Python API)"
-    table = annotations.load_table(table_dir)
-    plan = plan_lib.make_plan(config, table)
+    # Only the plan outlives this line: the table is not kept during the run.
+    plan = plan_lib.make_plan(config, annotations.load_table(table_dir))
     options = make_pipeline_options(pipeline_options)
     # Runs killed with SIGKILL leave their <out>.tmp-<pid> behind; this one's own
     # name is among them when an earlier run had the same pid.
@@ -240,7 +255,8 @@ def build_pipeline(config: FeaturizeConfig, table_dir: str, out_dir: str,
     _LOG.info("featurizing %d utterances (%d not selected) with %s into %s",
               len(plan.items), len(plan.not_selected), list(config.all_features), out_dir)
     try:
-        _run_beam(plan, tmp_dir, options, log_every)
+        plan, chunks = _write_items(plan, tmp_dir)
+        _run_beam(plan, chunks, tmp_dir, options, log_every)
         info = _finalise(plan, tmp_dir, table_dir, created_by)
         check_output_dir(out_dir, overwrite)  # someone may have created it meanwhile
         replace_dir(tmp_dir, out_dir)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
 import pandas as pd
@@ -35,18 +35,33 @@ NOT_CONTINUOUS = "not a traced recording (continuous runs take recordings with l
 IS_CONTINUOUS = "traced recording (set continuous: true to featurize recordings)"
 
 
+class Expected(NamedTuple):
+    """One example the run must account for (written or rejected, exactly once)."""
+
+    utt_id: str
+    variant: str
+    speaker_id: str
+
+
 @dataclasses.dataclass
 class Plan:
     """A featurization run, resolved against one table.
 
+    The plan does not keep the table: what finalisation needs of it is here in compact
+    form (``expected``, ``table_utterances``, ``corpus``), so a run over a large corpus
+    holds the table only while planning. The work items can be released too once they
+    are on disk (:meth:`without_items`).
+
     Attributes:
       config: The configuration.
-      table: The annotation table.
-      selected: Utterance rows to featurize (table order).
+      corpus: The table's corpus name.
+      table_utterances: Rows of the table's utterance list.
       not_selected: ``(utt_id, reason)`` of the rows left out.
       derived: Derived label views (None for continuous runs without a label spec).
-      protocol: The split protocol over ``selected``.
-      items: One work item per selected utterance.
+      protocol: The split protocol over the selected utterances.
+      items: One work item per selected utterance (empty after :meth:`without_items`).
+      expected: Every example of the run: each item's original, then its variants.
+      augmented_speakers: Speakers with augmented examples (speed or crops).
       groups: Speaker id -> file-safe group name.
       feature_specs: Stored features (audio sets, then feature traces).
       label_specs: Stored label heads (views, then the trace head).
@@ -55,17 +70,24 @@ class Plan:
     """
 
     config: FeaturizeConfig
-    table: schema.AnnotationTable
-    selected: pd.DataFrame
+    corpus: str
+    table_utterances: int
     not_selected: List[Tuple[str, str]]
     derived: Optional[DerivedLabels]
     protocol: splits.SplitProtocol
     items: List[work.WorkItem]
+    expected: List[Expected]
+    augmented_speakers: FrozenSet[str]
     groups: Dict[str, str]
     feature_specs: List[example_codec.FeatureSpec]
     label_specs: List[example_codec.LabelFieldSpec]
     label_metadata: Dict[str, dict]
     settings: work.WorkSettings
+
+    def without_items(self) -> "Plan":
+        """This plan without its work items and label views (for the driver, once the
+        items are written to disk: finalisation needs neither)."""
+        return dataclasses.replace(self, items=[], derived=None)
 
     @property
     def train_eligible(self) -> Set[str]:
@@ -243,7 +265,13 @@ def make_plan(config: FeaturizeConfig, table: schema.AnnotationTable) -> Plan:
         trace_shift=label_fields.shift_frames(trace_cfg.label_shift_s, trace_cfg.rate_hz),
         audio_policy=config.audio_checks.policy,
         audio_check_args=config.audio_checks.check_args())
-    return Plan(config=config, table=table, selected=selected, not_selected=not_selected,
-                derived=derived, protocol=protocol, items=items, groups=groups,
+    expected = [Expected(item.utt_id, variant, item.speaker_id)
+                for item in items for variant in work.item_variants(item)]
+    augmented = frozenset(item.speaker_id for item in items
+                          if item.speed_factors or item.random_crops)
+    return Plan(config=config, corpus=table.meta.corpus,
+                table_utterances=int(len(table.utterances)), not_selected=not_selected,
+                derived=derived, protocol=protocol, items=items, expected=expected,
+                augmented_speakers=augmented, groups=groups,
                 feature_specs=[d.spec for d in definitions] + trace_specs,
                 label_specs=label_specs, label_metadata=metadata, settings=settings)

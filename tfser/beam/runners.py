@@ -4,11 +4,12 @@
 * ``DaskRunner`` (Beam's runner on a Dask cluster; ``--dask_client_address=HOST:PORT``
   names the scheduler, none starts a local cluster): Beam 2.77 does not register it by
   name, so the short name is resolved here to its class, which also registers its
-  pipeline options (``--dask_*``). Unless ``--dask_npartitions`` or
-  ``--dask_partition_size`` is given, work items go to Dask in partitions of
-  :data:`DASK_PARTITION_SIZE` utterances: Beam's default of 128 leaves a corpus of a
-  few hundred utterances on one or two workers, and a small partition is also what a
-  lost worker costs to redo. Each partition is one bundle of
+  pipeline options (``--dask_*``). The elements are chunk files of at most 16 work
+  items (:mod:`tfser.beam.item_chunks`); unless ``--dask_npartitions`` or
+  ``--dask_partition_size`` (both counting chunks) is given, each chunk is one Dask
+  partition (:data:`DASK_PARTITION_SIZE`): Beam's default of 128 elements would leave
+  a corpus of a few thousand utterances on one or two workers, and a small partition
+  is also what a lost worker costs to redo. Each partition is one bundle of
   :class:`tfser.beam.transforms.FeaturizeFn` (extractors are built once per partition).
 * Any other runner (``FlinkRunner``, ``SparkRunner``, ``DataflowRunner``, ...) passes
   through to Beam unchanged (untested here).
@@ -25,7 +26,8 @@ LOCAL_RUNNER = "FnApiRunner"
 DASK_RUNNER = "DaskRunner"
 DASK_RUNNER_MODULE = "apache_beam.runners.dask.dask_runner"
 DASK_RUNNER_CLASS = f"{DASK_RUNNER_MODULE}.{DASK_RUNNER}"
-DASK_PARTITION_SIZE = 16
+# Chunks (of up to item_chunks.MAX_CHUNK utterances) per Dask partition.
+DASK_PARTITION_SIZE = 1
 
 
 def register_runner_options() -> bool:

@@ -1,12 +1,15 @@
 """Beam shells around the pure featurization core (:mod:`tfser.beam.work`).
 
-* :class:`FeaturizeFn` - builds the extractors once per worker (``setup``), runs
-  :func:`~tfser.beam.work.featurize_item` and writes everything a bundle produces to
+* :class:`FeaturizeFn` - builds the extractors once per worker (``setup``); each
+  element is a chunk file of work items written by the driver
+  (:mod:`tfser.beam.item_chunks`), whose items it runs through
+  :func:`~tfser.beam.work.featurize_item`. It writes everything a bundle produces to
   files of its own: each encoded example to a part file of its (shard group, shard),
   and the bundle's records (one summary per written example, the rejects, and the
-  normalisation moments summed per speaker) to one JSON-lines file. It emits nothing.
+  normalisation moments summed per speaker) to one JSON-lines file, each record as it
+  comes. It emits nothing.
   It also reports progress with an ETA.
-* :class:`Featurize` - the composite: work items in, bundle files out, read back by the
+* :class:`Featurize` - the composite: chunk paths in, bundle files out, read back by the
   driver, which merges the parts of each shard into ``<group>-SSSSS-of-NNNNN.tfrecord``
   sorted by utterance id (:func:`tfser.beam.shards.merge_parts`) and gathers the
   records (:func:`tfser.beam.shards.gather_records`).
@@ -46,6 +49,7 @@ from typing import Any, Dict, List, Tuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from tfser.beam import item_chunks
 from tfser.beam import stats as stats_lib
 from tfser.beam import work
 
@@ -93,15 +97,20 @@ def shard_pattern(group: str) -> str:
 
 
 class _Bundle:
-    """What one bundle has written so far: temporary files, records, summed moments."""
+    """What one bundle has written so far: temporary files, records, summed moments.
+
+    Records go to the temporary records file as they come (a bundle of the local runner
+    holds thousands of utterances); only the moments, summed per speaker, wait in
+    memory for the commit.
+    """
 
     def __init__(self, parts_dir: str):
         self.parts_dir = parts_dir
         self.attempt = uuid.uuid4().hex
         self.writers: Dict[Tuple[str, int], Any] = {}
         self.utt_ids: List[str] = []
-        self.records: List[Dict[str, Any]] = []
         self.moments: Dict[Tuple[str, str, str], stats_lib.Moments] = {}
+        self._records = None
 
     def _temp(self, name: str) -> str:
         return os.path.join(self.parts_dir, f"{TEMP_PREFIX}{self.attempt}-{name}")
@@ -113,6 +122,16 @@ class _Bundle:
             self.writers[key] = tf.io.TFRecordWriter(
                 self._temp(part_file_name(group, shard, "")))
         return self.writers[key]
+
+    def add_record(self, record: Dict[str, Any]) -> None:
+        """Appends one record (a written example's summary or a reject) to the file."""
+        self._records_file().write(json.dumps(record, sort_keys=True) + "\n")
+
+    def _records_file(self):
+        if self._records is None:
+            import tensorflow as tf  # pylint: disable=import-outside-toplevel
+            self._records = tf.io.gfile.GFile(self._temp(records_file_name("")), "w")
+        return self._records
 
     def add_moments(self, key: Tuple[str, str, str], moments: stats_lib.Moments) -> None:
         stats_lib.accumulate(self.moments, key, moments)
@@ -129,13 +148,12 @@ class _Bundle:
             tf.io.gfile.rename(self._temp(part_file_name(group, shard, "")),
                                os.path.join(self.parts_dir, part_file_name(group, shard, token)),
                                overwrite=True)
-        lines = [json.dumps(r, sort_keys=True) for r in self.records + [
-            {"kind": MOMENTS, **m} for m in stats_lib.moments_records(self.moments)]]
-        temp = self._temp(records_file_name(""))
-        with tf.io.gfile.GFile(temp, "w") as handle:
-            handle.write("".join(line + "\n" for line in lines))
+        for record in stats_lib.moments_records(self.moments):
+            self.add_record({"kind": MOMENTS, **record})
+        self._records_file().close()
         # Last: a records file present means the bundle's parts are all in place.
-        tf.io.gfile.rename(temp, os.path.join(self.parts_dir, records_file_name(token)),
+        tf.io.gfile.rename(self._temp(records_file_name("")),
+                           os.path.join(self.parts_dir, records_file_name(token)),
                            overwrite=True)
 
 
@@ -175,17 +193,23 @@ class FeaturizeFn(beam.DoFn):
         self._bundle.commit()
         self._bundle = None
 
-    def process(self, item: work.WorkItem):
+    def process(self, chunk_path: str):
+        """Featurizes every work item of one chunk file (:mod:`tfser.beam.item_chunks`)."""
+        for item in item_chunks.read_chunk(chunk_path):
+            self._featurize(item)
+        return ()
+
+    def _featurize(self, item: work.WorkItem) -> None:
         bundle = self._bundle
         bundle.utt_ids.append(item.utt_id)
         for outcome in work.featurize_item(item, self._extractors, self._settings):
             if isinstance(outcome, work.Rejected):
                 self._rejects.inc()
-                bundle.records.append({"kind": REJECTED, **outcome.record()})
+                bundle.add_record({"kind": REJECTED, **outcome.record()})
                 continue
             self._examples.inc()
             bundle.writer((outcome.group, outcome.shard)).write(outcome.serialized)
-            bundle.records.append({"kind": WRITTEN, **outcome.record()})
+            bundle.add_record({"kind": WRITTEN, **outcome.record()})
             for name, moments in outcome.moments.items():
                 bundle.add_moments((outcome.speaker_id, item.stats_part, name), moments)
             if outcome.variant == work.ORIGINAL:
@@ -195,7 +219,6 @@ class FeaturizeFn(beam.DoFn):
         self._done += 1
         if self._done % self._log_every == 0:
             self._log_progress()
-        return ()
 
     def _log_progress(self):
         elapsed = max(time.perf_counter() - self._started, 1e-9)
@@ -210,7 +233,8 @@ class FeaturizeFn(beam.DoFn):
 
 
 class Featurize(beam.PTransform):
-    """Work items -> committed bundle files in ``parts_dir`` (see the module docstring)."""
+    """Work-item chunk files -> committed bundle files in ``parts_dir`` (see the module
+    docstring)."""
 
     def __init__(self, settings: work.WorkSettings, parts_dir: str, log_every: int = 50,
                  expected_per_worker: int = 0):
