@@ -129,14 +129,36 @@ class _Bundle:
             tf.io.gfile.rename(self._temp(part_file_name(group, shard, "")),
                                os.path.join(self.parts_dir, part_file_name(group, shard, token)),
                                overwrite=True)
-        lines = [json.dumps(r, sort_keys=True) for r in self.records + [
-            {"kind": MOMENTS, **m} for m in stats_lib.moments_records(self.moments)]]
-        temp = self._temp(records_file_name(""))
-        with tf.io.gfile.GFile(temp, "w") as handle:
-            handle.write("".join(line + "\n" for line in lines))
         # Last: a records file present means the bundle's parts are all in place.
-        tf.io.gfile.rename(temp, os.path.join(self.parts_dir, records_file_name(token)),
-                           overwrite=True)
+        commit_records(self.parts_dir, self.attempt, token, self.records + [
+            {"kind": MOMENTS, **m} for m in stats_lib.moments_records(self.moments)])
+
+
+def commit_records(parts_dir: str, attempt: str, token: str,
+                   records: List[Dict[str, Any]]) -> str:
+    """Writes a bundle's records file under a temporary name, then renames it to
+    ``records__part-<token>.jsonl`` (one JSON object per line, keys sorted).
+
+    The rename is the bundle's commit: the driver reads only committed records files
+    (:func:`tfser.beam.shards.committed_files`), and a re-run of the same items replaces
+    the file with the same name.
+
+    Args:
+      parts_dir: The bundles' directory (any ``tf.io.gfile`` path every worker reaches).
+      attempt: This bundle attempt's id (names its temporary files).
+      token: :func:`bundle_token` of the items the bundle processed.
+      records: JSON-ready records.
+
+    Returns:
+      The committed path.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    temp = os.path.join(parts_dir, f"{TEMP_PREFIX}{attempt}-{records_file_name('')}")
+    with tf.io.gfile.GFile(temp, "w") as handle:
+        handle.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    final = os.path.join(parts_dir, records_file_name(token))
+    tf.io.gfile.rename(temp, final, overwrite=True)
+    return final
 
 
 class FeaturizeFn(beam.DoFn):
