@@ -10,9 +10,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from tfser import export
 from tfser.export import beam_predict
+from tfser.export import contract
 from tfser.export import predict as predict_lib
 from tfser.testing.dask_cluster import LocalDaskCluster
 
@@ -38,6 +40,51 @@ def inputs(synth_dir, tmp_path_factory):
     import soundfile  # pylint: disable=import-outside-toplevel
     soundfile.write(str(short), np.zeros(160, np.float32), 16000)  # 10 ms
     return files[:5] + [str(corrupt)] + files[5:11] + [str(short)] + files[11:]
+
+
+class _Refusing:
+    """A model that refuses (tf.errors.OpError) every batch holding a waveform of
+    ``length`` samples, and predicts the others with ``model``."""
+
+    def __init__(self, model, length):
+        self.model, self.length = model, length
+
+    def __call__(self, payloads):
+        if any(len(p[contract.WAVEFORM_INPUT]) == self.length for p in payloads):
+            raise tf.errors.InvalidArgumentError(None, None, "refused: odd length")
+        return self.model(payloads)
+
+
+def test_the_handler_predicts_like_the_predictor_and_passes_rejects_through(
+        exports, inputs):
+    handler = beam_predict.SignatureModelHandler(exports["001_hard"], batch_size=4)
+    assert handler.batch_elements_kwargs() == {"min_batch_size": 4, "max_batch_size": 4}
+    model = handler.load_model()
+    assert handler.load_model() is model  # loaded once per process
+    batch = [model.decode(index, path) for index, path in enumerate(inputs[3:7])]
+    assert [type(outcome).__name__ for _, _, outcome in batch] == [
+        "DecodedFile", "DecodedFile", "tuple", "DecodedFile"]  # corrupt.wav third
+    items = [outcome for _, _, outcome in batch if not isinstance(outcome, tuple)]
+    direct = predict_lib.Predictor(exports["001_hard"], handler.contract)(
+        [item.payload for item in items])
+    results = handler.run_inference(batch, model)
+    assert [(index, path) for index, path, _ in results] == [(i, p) for i, p, _ in batch]
+    assert results[2][2] == batch[2][2]  # the reject, untouched
+    classes = export.read_classes(exports["001_hard"])["emotion"]
+    rows = [outcome for _, _, outcome in results if isinstance(outcome, dict)]
+    served = np.array([[row[f"emotion/p/{c}"] for c in classes] for row in rows])
+    np.testing.assert_allclose(served, direct["emotion"], atol=1e-6)
+    # A batch the model refuses is retried file by file: only the refused file is a
+    # model_error reject.
+    refused = handler.run_inference(batch, _Refusing(model, len(items[1].payload[
+        contract.WAVEFORM_INPUT])))
+    assert refused[1][2][1:] == ("model_error", "refused: odd length")
+    assert refused[2][2] == batch[2][2]
+    for alone, together in zip(refused[:1] + refused[3:], results[:1] + results[3:]):
+        assert alone[2].keys() == together[2].keys()
+        np.testing.assert_allclose([alone[2][f"emotion/p/{c}"] for c in classes],
+                                   [together[2][f"emotion/p/{c}"] for c in classes],
+                                   atol=1e-5)
 
 
 def _assert_same(result, reference, read):
@@ -90,3 +137,32 @@ def test_beam_path_on_a_dask_cluster_writes_the_predict_files_table(
     _assert_same(result, reference, pd.read_csv)
     for index in range(2):
         assert "Compute Failed" not in cluster.log(f"worker{index}")
+
+
+def _binary(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-m", "pipelines.predict", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+                          check=False)
+
+
+def test_the_predict_command_on_a_dask_cluster(exports, inputs, cluster, tmp_path):
+    reference = export.predict_files(exports["000_mtl"], inputs, str(tmp_path / "ref.csv"))
+    out = str(tmp_path / "dask.csv")
+    done = _binary(f"--model={exports['000_mtl']}", f"--inputs={','.join(inputs)}",
+                   f"--out={out}", "--runner=DaskRunner",
+                   f"--dask_client_address={cluster.address}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "in = written + rejected: 17 = 15 + 2" in done.stdout
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(reference.out_path),
+                                  atol=1e-5)
+    # A Beam option with a bad value: one line, exit status 2, nothing written.
+    bad = _binary(f"--model={exports['000_mtl']}", f"--inputs={inputs[0]}",
+                  f"--out={tmp_path / 'bad.csv'}", "--runner=DaskRunner",
+                  "--dask_partition_size=many")
+    assert bad.returncode == 2
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: bad Beam pipeline options --dask_partition_size=many, on the "
+                      "command line of tfser-predict, check their values (Beam's "
+                      "PipelineOptions)"]
+    assert not os.path.exists(tmp_path / "bad.csv")
