@@ -34,7 +34,11 @@ Streaming (for folders of many thousand files): a bounded pool of threads decode
 the files and extracts their features a few files ahead of the model, batches are
 predicted as they fill and the table is appended chunk by chunk (a Parquet row group
 per chunk) under a temporary name renamed into place at the end; progress lines
-give files/s and the time left. Memory stays flat in the number of files.
+give files/s and the time left. Memory stays flat in the number of files. The same
+prediction as an Apache Beam pipeline (``RunInference`` with a tfser model handler, for
+a Dask cluster or another Beam runner) is :mod:`tfser.export.beam_predict`; both share
+the decoding (:class:`AudioInputs`), the batching rule (:func:`effective_batch_size`),
+the rows (:func:`predict_items`) and the accounting (:func:`finish_result`).
 
 Files that cannot be used (missing, dangling symbolic links - also those found in a
 walked directory -, unreadable, empty, too short or too long, failing feature
