@@ -14,10 +14,16 @@ WAVs of the large synthetic corpus, then measures
 
 Prints files/s of each and the ratio, with the load average (the machine is shared).
 
+With ``--beam``, the Beam path (``tfser.export.beam_predict``: RunInference with tfser's
+model handler) also runs over the ``--files`` folder, beside the in-process path: on
+Beam's local runner (``--runner=FnApiRunner``, ``--workers`` threads) and on a Dask
+cluster of 2 worker processes started on 127.0.0.1 (``--runner=DaskRunner``); the
+workers' peak RSS is polled with the command's own.
+
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_predict.py --corpus build/scale/synth_large \
-        [--files 10000] [--loop_files 1000] [--workers 2]
+        [--files 10000] [--loop_files 1000] [--workers 2] [--beam] [--export DIR]
 """
 
 from __future__ import annotations
@@ -77,6 +83,34 @@ def predict_command(export_dir: str, inputs: str, out: str, workers: int) -> lis
             f"--out={out}", f"--workers={workers}"]
 
 
+def measure_predict(command: list, count: int, label: str, extra=None) -> float:
+    """Runs one tfser-predict command and prints its files/s and peak RSS."""
+    load = os.getloadavg()[0]
+    result = run_measured(command, extra)
+    summary = [line for line in result["output"].splitlines() if line.startswith("in =")]
+    # The command's own time (model loading included, the ~10 s of imports not).
+    own = float(re.search(r"of audio in ([\d.]+) s", result["output"]).group(1))
+    print(f"{label}, {count} files: {own:.1f} s = {count / own:.2f} files/s "
+          f"({result['seconds']:.1f} s with start-up); peak RSS "
+          f"{result['peak'] / 2 ** 30:.2f} GB; {summary[0] if summary else '?'} "
+          f"(load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+    return count / own
+
+
+def beam_runs(export_dir: str, folder: str, count: int, work: str, workers: int) -> None:
+    """The Beam path over ``folder``: local runner, then a 2-worker Dask cluster."""
+    from tfser.testing.dask_cluster import LocalDaskCluster  # pylint: disable=import-outside-toplevel
+    base = predict_command(export_dir, folder, os.path.join(work, f"beam_{count}.csv"),
+                           workers)
+    measure_predict(base + ["--runner=FnApiRunner"], count,
+                    f"tfser-predict --runner=FnApiRunner --workers={workers}")
+    with LocalDaskCluster(2, os.path.join(work, "dask")) as cluster:
+        measure_predict(base + ["--runner=DaskRunner",
+                                f"--dask_client_address={cluster.address}"], count,
+                        "tfser-predict --runner=DaskRunner (2 workers; RSS with workers)",
+                        extra=cluster.processes)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="build/scale/synth_large")
@@ -86,17 +120,21 @@ def main(argv=None) -> None:
     parser.add_argument("--loop_files", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work", default="build/scale/predict")
+    parser.add_argument("--beam", action="store_true",
+                        help="also run the Beam path (local runner, Dask with 2 workers)")
+    parser.add_argument("--export", default=None,
+                        help="an existing 000_mtl export to use instead of building one")
     args = parser.parse_args(argv)
     work = os.path.abspath(args.work)
     features = os.path.join(work, "features_000")
-    if not os.path.exists(os.path.join(features, "dataset_info.json")):
+    if not args.export and not os.path.exists(os.path.join(features, "dataset_info.json")):
         if not os.path.exists(os.path.join(args.small, "meta.json")):
             subprocess.run([os.path.join(BIN, "tfser-synth"), f"--out={args.small}",
                             "--size=small", "--noprogress"], check=True, cwd=ROOT)
         subprocess.run([os.path.join(BIN, "tfser-featurize"),
                         f"--config={ROOT}/configs/featurize/synthetic_000.yaml",
                         f"--table={args.small}", f"--out={features}"], check=True, cwd=ROOT)
-    export_dir = os.path.join(work, "export")
+    export_dir = os.path.abspath(args.export) if args.export else os.path.join(work, "export")
     if not os.path.exists(export_dir):
         with tempfile.TemporaryDirectory() as tmp:
             run = fresh_run(features, tmp, smoke=False, experiment="000_mtl")
@@ -112,17 +150,11 @@ def main(argv=None) -> None:
           f"{args.loop_files / loop_s:.2f} files/s (load {load:.1f})", flush=True)
     rates = {}
     for name, folder, count in (("few", few, args.loop_files), ("many", many, args.files)):
-        load = os.getloadavg()[0]
-        result = run_measured(predict_command(export_dir, folder,
-                                              os.path.join(work, f"pred_{count}.csv"),
-                                              args.workers))
-        summary = [line for line in result["output"].splitlines() if line.startswith("in =")]
-        # predict_files' own time (model loading included, the ~10 s of imports not).
-        own = float(re.search(r"of audio in ([\d.]+) s", result["output"]).group(1))
-        rates[name] = count / own
-        print(f"tfser-predict --workers={args.workers}, {count} files: {own:.1f} s = "
-              f"{rates[name]:.2f} files/s ({result['seconds']:.1f} s with start-up); peak RSS {result['peak'] / 2 ** 30:.2f} GB; {summary[0] if summary else '?'} "
-              f"(load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+        rates[name] = measure_predict(
+            predict_command(export_dir, folder, os.path.join(work, f"pred_{count}.csv"),
+                            args.workers), count, f"tfser-predict --workers={args.workers}")
+    if args.beam:
+        beam_runs(export_dir, many, args.files, work, args.workers)
     print(f"tfser-predict / plain loop on {args.loop_files} files: "
           f"{rates['few'] / (args.loop_files / loop_s):.2f}x; {os.cpu_count()} CPUs")
 

@@ -56,16 +56,21 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_measured(command: Sequence[str]) -> Dict:
-    """Runs ``command``; returns its output, wall seconds and the tree's peak RSS."""
+def run_measured(command: Sequence[str], extra=None) -> Dict:
+    """Runs ``command``; returns its output, wall seconds and the tree's peak RSS.
+
+    ``extra``: other processes (``Popen``, e.g. Dask workers) whose trees' RSS is
+    added to the command's at every poll.
+    """
     started = time.perf_counter()
     with open(os.devnull, "w", encoding="utf-8") as devnull:
         child = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=devnull,
                                  text=True, cwd=ROOT)
     watched = psutil.Process(child.pid)
     peak = 0
+    others = [psutil.Process(process.pid) for process in extra or ()]
     while child.poll() is None:
-        peak = max(peak, tree_rss(watched))
+        peak = max(peak, tree_rss(watched) + sum(tree_rss(other) for other in others))
         time.sleep(POLL_S)
     output = child.stdout.read()
     if child.returncode:

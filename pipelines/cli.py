@@ -83,6 +83,23 @@ def _text(error: BaseException) -> str:
 
 
 @contextlib.contextmanager
+def cluster_gave_up(out: str) -> Iterator[None]:
+    """Turns a cluster giving up on the work (:class:`tfser.beam.runners.RunnerGaveUp`)
+    into one line on stderr and exit status 1 (not the user's input, so not 2).
+
+    Only for writes that replace ``out`` in one rename at the end, so the message can
+    say that ``out`` is unchanged.
+    """
+    # Imported here: only binaries that run Beam pay for it.
+    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
+    try:
+        yield
+    except runners.RunnerGaveUp as error:
+        print(f"error: {error} ({out} is unchanged)", file=sys.stderr)
+        raise SystemExit(1) from error
+
+
+@contextlib.contextmanager
 def user_input(what_to_do: str = "",
                errors=(ValueError, KeyError, FileNotFoundError)) -> Iterator[None]:
     """Turns the ``errors`` raised inside into :class:`UserError` ending in ``what_to_do``.

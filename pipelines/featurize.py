@@ -23,9 +23,7 @@ the reject reasons, the rate (utt/s) and the real-time factor.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import logging
 import shlex
 import sys
@@ -35,7 +33,6 @@ from absl import flags
 
 from pipelines import cli
 from pipelines import flags as shared
-from tfser.config.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -51,14 +48,11 @@ def define_flags() -> None:
     shared.define_direct_num_workers(
         1, "DirectRunner workers; > 1 runs them as threads (multi_threading) unless "
            "--direct_running_mode says otherwise.", lower_bound=0)
-    flags.DEFINE_string(
-        "runner", None, "Beam runner; unset: the local FnApiRunner. DaskRunner runs on a "
+    shared.define_beam_runner(
+        "Beam runner; unset: the local FnApiRunner. DaskRunner runs on a "
         "Dask cluster (tested; workers need the corpus and --out on a file system they all "
         "share, at the same paths); FlinkRunner, SparkRunner, DataflowRunner take Beam's "
         "own options (untested).")
-    flags.DEFINE_string(
-        "dask_client_address", None, "HOST:PORT of a running Dask scheduler "
-        "(--runner=DaskRunner); unset, the DaskRunner starts a local cluster.")
     flags.DEFINE_integer("log_every", 50, "Progress line per worker every N utterances.",
                          lower_bound=1)
     for name in ("config", "table", "out"):
@@ -66,35 +60,8 @@ def define_flags() -> None:
 
 
 def not_beam_options(args: Sequence[str]) -> List[str]:
-    """The arguments Beam's PipelineOptions do not recognise (the rest pass to Beam).
-
-    A bare word right after a Beam flag without ``=`` is that flag's value.
-    """
-    if not args:
-        return []
-    # Imported here: only commands with extra flags pay for loading Beam this early.
-    from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
-    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
-    runners.register_runner_options()  # so that --dask_* options are recognised
-    logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
-    options = pipeline_options.PipelineOptions(list(args))
-    try:
-        # argparse prints its whole usage on a bad value: one line here instead.
-        with contextlib.redirect_stderr(io.StringIO()):
-            unknown = (set(options.get_all_options(retain_unknown_options=True))
-                       - set(options.get_all_options()))
-    except SystemExit:
-        cli.fail(f"bad Beam pipeline options {' '.join(args)}, on the command line of "
-                 "tfser-featurize, check their values (Beam's PipelineOptions)")
-    refused, previous = [], ""
-    for arg in args:
-        if arg.startswith("-"):
-            if arg.lstrip("-").split("=", 1)[0].replace("-", "_") in unknown:
-                refused.append(arg)
-        elif not (previous.startswith("-") and "=" not in previous):
-            refused.append(arg)
-        previous = arg
-    return refused
+    """The arguments Beam does not recognise (see :func:`pipelines.flags.not_beam_options`)."""
+    return shared.not_beam_options(args, "tfser-featurize")
 
 
 def config_keys() -> List[str]:
@@ -114,17 +81,8 @@ def runner_options() -> List[str]:
     Raises:
       UserError: ``--dask_client_address`` without ``--runner=DaskRunner``.
     """
-    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
-    options = [f"--direct_num_workers={FLAGS.direct_num_workers}"]
-    if FLAGS.runner:
-        options.append(f"--runner={FLAGS.runner}")
-    if FLAGS.dask_client_address:
-        if not runners.is_dask(FLAGS.runner):
-            raise UserError(f"--dask_client_address={FLAGS.dask_client_address} without "
-                            "--runner=DaskRunner, on the command line of tfser-featurize, "
-                            "add --runner=DaskRunner")
-        options.append(f"--dask_client_address={FLAGS.dask_client_address}")
-    return options
+    return ([f"--direct_num_workers={FLAGS.direct_num_workers}"]
+            + shared.beam_runner_options("tfser-featurize"))
 
 
 def main(argv) -> None:
@@ -136,18 +94,13 @@ def main(argv) -> None:
     with cli.user_input("fix --config or --params_override (tfser-featurize --help)"):
         config = tfser_beam.load_config(FLAGS.config, FLAGS.params_override)
     # An existing --out (the message says what to do) or a missing --table.
-    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
-    try:
-        with cli.user_input(errors=(FileExistsError,)), cli.user_input(
-                "pass the --out of tfser-annotate as --table", errors=(FileNotFoundError,)):
-            result = tfser_beam.build_pipeline(
-                config, FLAGS.table, FLAGS.out, pipeline_options=options,
-                overwrite=FLAGS.overwrite, created_by=created_by_command(sys.argv),
-                log_every=FLAGS.log_every)
-    except runners.RunnerGaveUp as error:
-        # Not the user's input (exit 1, not 2); the atomic swap never happened.
-        print(f"error: {error} ({FLAGS.out} is unchanged)", file=sys.stderr)
-        sys.exit(1)
+    with cli.cluster_gave_up(FLAGS.out), cli.user_input(errors=(FileExistsError,)), \
+            cli.user_input("pass the --out of tfser-annotate as --table",
+                           errors=(FileNotFoundError,)):
+        result = tfser_beam.build_pipeline(
+            config, FLAGS.table, FLAGS.out, pipeline_options=options,
+            overwrite=FLAGS.overwrite, created_by=created_by_command(sys.argv),
+            log_every=FLAGS.log_every)
     for line in result.summary_lines():
         print(line)
 

@@ -9,9 +9,15 @@ never at import, so that tests can import several binaries into one process.
 
 from __future__ import annotations
 
-from typing import Optional
+import contextlib
+import io
+import logging
+from typing import List, Optional, Sequence
 
 from absl import flags
+
+from pipelines import cli
+from tfser.config.errors import UserError
 
 # Values of --checkpoint: the lowest development loss, or the latest epoch.
 CHECKPOINTS = ("best", "last")
@@ -82,3 +88,63 @@ def mark_required(*names: str) -> None:
     """Marks each flag as required: absl refuses a command line without it."""
     for name in names:
         flags.mark_flag_as_required(name)
+
+
+def define_beam_runner(runner_help: str) -> None:
+    """``--runner`` and ``--dask_client_address``: the Beam runner a binary runs on."""
+    flags.DEFINE_string("runner", None, runner_help)
+    flags.DEFINE_string(
+        "dask_client_address", None, "HOST:PORT of a running Dask scheduler "
+        "(--runner=DaskRunner); unset, the DaskRunner starts a local cluster.")
+
+
+def beam_runner_options(binary: str) -> List[str]:
+    """The Beam options of ``--runner`` and ``--dask_client_address`` (none when unset).
+
+    Raises:
+      UserError: ``--dask_client_address`` without ``--runner=DaskRunner``.
+    """
+    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
+    options = []
+    if flags.FLAGS.runner:
+        options.append(f"--runner={flags.FLAGS.runner}")
+    if flags.FLAGS.dask_client_address:
+        if not runners.is_dask(flags.FLAGS.runner):
+            raise UserError(f"--dask_client_address={flags.FLAGS.dask_client_address} "
+                            f"without --runner=DaskRunner, on the command line of {binary}, "
+                            "add --runner=DaskRunner")
+        options.append(f"--dask_client_address={flags.FLAGS.dask_client_address}")
+    return options
+
+
+def not_beam_options(args: Sequence[str], binary: str) -> List[str]:
+    """The arguments Beam's PipelineOptions do not recognise (the rest pass to Beam).
+
+    A bare word right after a Beam flag without ``=`` is that flag's value. A Beam
+    option with a bad value is refused in one line (exit status 2).
+    """
+    if not args:
+        return []
+    # Imported here: only commands with extra flags pay for loading Beam this early.
+    from apache_beam.options import pipeline_options  # pylint: disable=import-outside-toplevel
+    from tfser.beam import runners  # pylint: disable=import-outside-toplevel
+    runners.register_runner_options()  # so that --dask_* options are recognised
+    logging.getLogger("apache_beam.options.pipeline_options").setLevel(logging.ERROR)
+    options = pipeline_options.PipelineOptions(list(args))
+    try:
+        # argparse prints its whole usage on a bad value: one line here instead.
+        with contextlib.redirect_stderr(io.StringIO()):
+            unknown = (set(options.get_all_options(retain_unknown_options=True))
+                       - set(options.get_all_options()))
+    except SystemExit:
+        cli.fail(f"bad Beam pipeline options {' '.join(args)}, on the command line of "
+                 f"{binary}, check their values (Beam's PipelineOptions)")
+    refused, previous = [], ""
+    for arg in args:
+        if arg.startswith("-"):
+            if arg.lstrip("-").split("=", 1)[0].replace("-", "_") in unknown:
+                refused.append(arg)
+        elif not (previous.startswith("-") and "=" not in previous):
+            refused.append(arg)
+        previous = arg
+    return refused

@@ -140,12 +140,19 @@ def audio_check_lines(counts: Mapping[str, Any], shown: int = 5) -> List[str]:
     return lines
 
 
-def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
+def make_pipeline_options(options: OptionsLike = None,
+                          partition_size: int = runners.DASK_PARTITION_SIZE
+                          ) -> PipelineOptions:
     """PipelineOptions from options, an argv list or a dict.
 
     ``direct_num_workers`` other than 1 selects the local runner's ``multi_threading``
     mode unless ``direct_running_mode`` is given (see the module docstring for why
     threads, not processes).
+
+    Args:
+      options: The options.
+      partition_size: Elements per Dask partition unless the options give a
+        partitioning (:func:`tfser.beam.runners.configure_runner`).
     """
     if options is None:
         options = PipelineOptions([])
@@ -155,7 +162,7 @@ def make_pipeline_options(options: OptionsLike = None) -> PipelineOptions:
         options = PipelineOptions.from_dictionary(dict(options))
     else:
         options = PipelineOptions(list(options))
-    runners.configure_runner(options)
+    runners.configure_runner(options, partition_size)
     direct = options.view_as(DirectOptions)
     explicit = options.get_all_options(drop_default=True)
     if direct.direct_num_workers != 1 and "direct_running_mode" not in explicit:

@@ -53,8 +53,14 @@ def is_local(options: PipelineOptions) -> bool:
     return options.view_as(StandardOptions).runner in (LOCAL_RUNNER, "DirectRunner")
 
 
-def configure_runner(options: PipelineOptions) -> PipelineOptions:
+def configure_runner(options: PipelineOptions,
+                     partition_size: int = DASK_PARTITION_SIZE) -> PipelineOptions:
     """Sets the runner's tfser defaults on ``options`` (in place) and returns them.
+
+    Args:
+      options: Beam options.
+      partition_size: Elements per Dask partition when the options give none (a
+        pipeline whose elements are batches of files passes fewer).
 
     Raises:
       ValueError: The DaskRunner is asked for but ``dask``/``distributed`` are missing.
@@ -74,7 +80,7 @@ def configure_runner(options: PipelineOptions) -> PipelineOptions:
         from apache_beam.runners.dask.dask_runner import DaskOptions  # pylint: disable=import-outside-toplevel
         dask = options.view_as(DaskOptions)
         if dask.npartitions is None and dask.partition_size is None:
-            dask.partition_size = DASK_PARTITION_SIZE
+            dask.partition_size = int(partition_size)
     return options
 
 

@@ -43,7 +43,7 @@ def _parse_part_name(name: str) -> Tuple[str, int]:
     return group, int(shard)
 
 
-def _committed(parts_dir: str, suffix: str) -> List[str]:
+def committed_files(parts_dir: str, suffix: str) -> List[str]:
     """Sorted names of the files ending in ``suffix`` of the bundles that committed.
 
     A bundle commits its records file last: parts renamed by an attempt that died
@@ -133,7 +133,7 @@ def merge_parts(parts_dir: str, examples_dir: str, num_shards: int) -> List[Dict
       ``[{"group", "shard", "file", "count"}]`` sorted by file name.
     """
     parts: Dict[Tuple[str, int], List[str]] = collections.defaultdict(list)
-    for name in _committed(parts_dir, transforms.TFRECORD_SUFFIX):
+    for name in committed_files(parts_dir, transforms.TFRECORD_SUFFIX):
         parts[_parse_part_name(name)].append(os.path.join(parts_dir, name))
     records = []
     for (group, shard), paths in sorted(parts.items()):
@@ -147,7 +147,7 @@ def merge_parts(parts_dir: str, examples_dir: str, num_shards: int) -> List[Dict
 
 
 def _read_records(parts_dir: str) -> Iterator[Dict]:
-    for name in _committed(parts_dir, transforms.RECORDS_SUFFIX):
+    for name in committed_files(parts_dir, transforms.RECORDS_SUFFIX):
         with tf.io.gfile.GFile(os.path.join(parts_dir, name)) as handle:
             for line in handle:
                 if line.strip():

@@ -96,6 +96,43 @@ def shard_pattern(group: str) -> str:
     return f"{group}-?????-of-?????{TFRECORD_SUFFIX}"
 
 
+class RecordsFile:
+    """A bundle's JSON-lines records file: appended as records come, committed by rename.
+
+    Written under a temporary name (``_inprogress-<attempt>-...``); :meth:`commit`
+    renames it to ``records__part-<token>.jsonl``. The rename is the bundle's commit:
+    the driver reads only committed records files
+    (:func:`tfser.beam.shards.committed_files`), and a re-run of the same items replaces
+    the file of the same name. Nothing is held in memory but the open file.
+
+    Args:
+      parts_dir: The bundles' directory (any ``tf.io.gfile`` path every worker reaches).
+      attempt: This bundle attempt's id (names its temporary files).
+    """
+
+    def __init__(self, parts_dir: str, attempt: str):
+        self.parts_dir = parts_dir
+        self.temp = os.path.join(parts_dir, f"{TEMP_PREFIX}{attempt}-{records_file_name('')}")
+        self._handle = None
+
+    def add(self, record: Dict[str, Any]) -> None:
+        """Appends one JSON-ready record (keys sorted)."""
+        if self._handle is None:
+            import tensorflow as tf  # pylint: disable=import-outside-toplevel
+            self._handle = tf.io.gfile.GFile(self.temp, "w")
+        self._handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def commit(self, token: str) -> str:
+        """Closes the file and renames it to its final name; returns the final path."""
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        if self._handle is None:
+            self._handle = tf.io.gfile.GFile(self.temp, "w")
+        self._handle.close()
+        final = os.path.join(self.parts_dir, records_file_name(token))
+        tf.io.gfile.rename(self.temp, final, overwrite=True)
+        return final
+
+
 class _Bundle:
     """What one bundle has written so far: temporary files, records, summed moments.
 
@@ -110,7 +147,7 @@ class _Bundle:
         self.writers: Dict[Tuple[str, int], Any] = {}
         self.utt_ids: List[str] = []
         self.moments: Dict[Tuple[str, str, str], stats_lib.Moments] = {}
-        self._records = None
+        self.records = RecordsFile(parts_dir, self.attempt)
 
     def _temp(self, name: str) -> str:
         return os.path.join(self.parts_dir, f"{TEMP_PREFIX}{self.attempt}-{name}")
@@ -122,16 +159,6 @@ class _Bundle:
             self.writers[key] = tf.io.TFRecordWriter(
                 self._temp(part_file_name(group, shard, "")))
         return self.writers[key]
-
-    def add_record(self, record: Dict[str, Any]) -> None:
-        """Appends one record (a written example's summary or a reject) to the file."""
-        self._records_file().write(json.dumps(record, sort_keys=True) + "\n")
-
-    def _records_file(self):
-        if self._records is None:
-            import tensorflow as tf  # pylint: disable=import-outside-toplevel
-            self._records = tf.io.gfile.GFile(self._temp(records_file_name("")), "w")
-        return self._records
 
     def add_moments(self, key: Tuple[str, str, str], moments: stats_lib.Moments) -> None:
         stats_lib.accumulate(self.moments, key, moments)
@@ -149,12 +176,9 @@ class _Bundle:
                                os.path.join(self.parts_dir, part_file_name(group, shard, token)),
                                overwrite=True)
         for record in stats_lib.moments_records(self.moments):
-            self.add_record({"kind": MOMENTS, **record})
-        self._records_file().close()
+            self.records.add({"kind": MOMENTS, **record})
         # Last: a records file present means the bundle's parts are all in place.
-        tf.io.gfile.rename(self._temp(records_file_name("")),
-                           os.path.join(self.parts_dir, records_file_name(token)),
-                           overwrite=True)
+        self.records.commit(token)
 
 
 class FeaturizeFn(beam.DoFn):
@@ -205,11 +229,11 @@ class FeaturizeFn(beam.DoFn):
         for outcome in work.featurize_item(item, self._extractors, self._settings):
             if isinstance(outcome, work.Rejected):
                 self._rejects.inc()
-                bundle.add_record({"kind": REJECTED, **outcome.record()})
+                bundle.records.add({"kind": REJECTED, **outcome.record()})
                 continue
             self._examples.inc()
             bundle.writer((outcome.group, outcome.shard)).write(outcome.serialized)
-            bundle.add_record({"kind": WRITTEN, **outcome.record()})
+            bundle.records.add({"kind": WRITTEN, **outcome.record()})
             for name, moments in outcome.moments.items():
                 bundle.add_moments((outcome.speaker_id, item.stats_part, name), moments)
             if outcome.variant == work.ORIGINAL:

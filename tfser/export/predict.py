@@ -34,7 +34,11 @@ Streaming (for folders of many thousand files): a bounded pool of threads decode
 the files and extracts their features a few files ahead of the model, batches are
 predicted as they fill and the table is appended chunk by chunk (a Parquet row group
 per chunk) under a temporary name renamed into place at the end; progress lines
-give files/s and the time left. Memory stays flat in the number of files.
+give files/s and the time left. Memory stays flat in the number of files. The same
+prediction as an Apache Beam pipeline (``RunInference`` with a tfser model handler, for
+a Dask cluster or another Beam runner) is :mod:`tfser.export.beam_predict`; both share
+the decoding (:class:`AudioInputs`), the batching rule (:func:`effective_batch_size`),
+the rows (:func:`predict_items`) and the accounting (:func:`finish_result`).
 
 Files that cannot be used (missing, dangling symbolic links - also those found in a
 walked directory -, unreadable, empty, too short or too long, failing feature
@@ -219,8 +223,12 @@ def _reject_reason(error: audio_io.AudioError) -> str:
     return UNREADABLE_AUDIO
 
 
-class _Predictor:
-    """Turns waveforms into batched signature calls for one export."""
+class AudioInputs:
+    """What the model reads, computed from waveforms: one file's payload, a batch's tensors.
+
+    Needs only the export's contract (``assets/features.json``), not the SavedModel, so
+    that the Beam path decodes and extracts features on one step and predicts on another.
+    """
 
     def __init__(self, export_dir: str, contract_data: Mapping[str, Any]):
         self.sample_rate = int(contract_data["sample_rate"])
@@ -228,6 +236,8 @@ class _Predictor:
         self.use_waveform = bool(contract_data.get("waveform_signature"))
         self.signature_name = (contract.WAVEFORM_SIGNATURE if self.use_waveform
                                else contract.FEATURES_SIGNATURE)
+        self.min_s = float(contract_data.get("min_duration_s", 0.0))
+        self.max_s = float(contract_data.get("max_duration_s", contract.MAX_DURATION_S))
         # Feature extraction runs in several threads: each builds its own extractors
         # (an openSMILE object is not shared between threads).
         self._local = threading.local()
@@ -240,12 +250,16 @@ class _Predictor:
                                      "cannot compute it (use the serving_default signature "
                                      "with your own values)")
             _ = self.extractors  # a bad extractor fails here, not in a worker thread
-        loaded = tf.saved_model.load(export_dir)
-        if self.signature_name not in loaded.signatures:
-            raise ValueError(f"{export_dir}: no '{self.signature_name}' signature (has "
-                             f"{sorted(loaded.signatures)})")
-        self._loaded = loaded  # keeps the variables alive
-        self.signature = loaded.signatures[self.signature_name]
+
+    def __getstate__(self):
+        # Shipped to Beam workers without this thread's extractors (rebuilt there).
+        state = dict(self.__dict__)
+        state.pop("_local")
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     @property
     def extractors(self) -> Dict[str, Any]:
@@ -270,6 +284,25 @@ class _Predictor:
             out[feature["name"]] = values
         return out
 
+    def decode(self, index: int, path: str) -> Tuple[int, str, Any]:
+        """``(index, path, outcome)``: a :class:`DecodedFile`, or the
+        ``(path, reason, detail)`` of a reject (unreadable, too short or too long audio,
+        failed features)."""
+        try:
+            waveform = audio_io.read_audio(path, self.sample_rate, min_duration_s=self.min_s,
+                                           clip_fraction=None)
+        except audio_io.AudioError as error:
+            return index, path, (path, _reject_reason(error), error.problem)
+        duration = len(waveform) / float(self.sample_rate)
+        if duration > self.max_s:
+            return index, path, (path, TOO_LONG, f"lasts {duration:.1f} s, longer than the "
+                                                 f"{self.max_s:g} s the export accepts")
+        try:
+            payload = self.payload(waveform)
+        except ValueError as error:
+            return index, path, (path, FEATURE_ERROR, str(error))
+        return index, path, DecodedFile(index, path, duration, payload)
+
     def batch_inputs(self, payloads: Sequence[Mapping[str, np.ndarray]]) -> Dict[str, Any]:
         """Zero-padded batch tensors plus lengths, keyed by signature input name."""
         if self.use_waveform:
@@ -289,14 +322,27 @@ class _Predictor:
                 inputs[feature["name"]] = tf.constant(np.stack(arrays).astype(np.float32))
         return inputs
 
+
+class Predictor(AudioInputs):
+    """Turns waveforms into batched signature calls for one export."""
+
+    def __init__(self, export_dir: str, contract_data: Mapping[str, Any]):
+        super().__init__(export_dir, contract_data)
+        loaded = tf.saved_model.load(export_dir)
+        if self.signature_name not in loaded.signatures:
+            raise ValueError(f"{export_dir}: no '{self.signature_name}' signature (has "
+                             f"{sorted(loaded.signatures)})")
+        self._loaded = loaded  # keeps the variables alive
+        self.signature = loaded.signatures[self.signature_name]
+
     def __call__(self, payloads) -> Dict[str, np.ndarray]:
         outputs = self.signature(**self.batch_inputs(payloads))
         return {head: value.numpy() for head, value in outputs.items()}
 
 
 @dataclasses.dataclass
-class _Item:
-    """A decoded file waiting for its batch."""
+class DecodedFile:
+    """A decoded file waiting for its batch (``payload``: :meth:`AudioInputs.payload`)."""
 
     index: int
     path: str
@@ -346,7 +392,7 @@ def prediction_columns(head: str, output: np.ndarray, entry: Mapping[str, Any],
     return columns
 
 
-class _TableWriter:
+class TableWriter:
     """Appends rows to the predictions table chunk by chunk (CSV or Parquet).
 
     Rows arrive in input order and are flushed every ``chunk_rows``, so the table is
@@ -404,7 +450,7 @@ def _typed_nulls(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def _expected_columns(contract_data, classes) -> List[str]:
+def expected_columns(contract_data, classes) -> List[str]:
     """Column order of an empty table (and of any table): file, duration, heads, checks."""
     columns = ["file", "duration_s"]
     for head, entry in contract_data["outputs"].items():
@@ -441,7 +487,7 @@ def _decoded(files: Sequence[str], decode, workers: int) -> Iterator[Tuple[int, 
             yield window.popleft().result()
 
 
-class _Progress:
+class Progress:
     """A log line every ``every`` files: count, rate and the estimated time left."""
 
     def __init__(self, total: int, every: int):
@@ -495,27 +541,14 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
         workers, or a model whose features cannot be computed from audio.
     """
     start = time.time()
-    out_path = os.fspath(out_path)
-    output_format(out_path)
-    if isinstance(batch_size, bool) or int(batch_size) < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or int(workers) < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    contract_data = contract.read_features(export_dir)
-    classes = contract.read_classes(export_dir)
-    files = collect_inputs(inputs)
-    if not files:
-        raise ValueError(f"no input files in {inputs!r} (directories are walked for .wav)")
-    if any(entry.get("sequence") for entry in contract_data["outputs"].values()) or any(
-            f["sequence"] and not f.get("length_input") and not contract_data.get(
-                "waveform_signature") for f in contract_data["features"]):
-        # Frame-level outputs are averaged per file, and a model without length inputs
-        # cannot mask padded frames: one file per call keeps both exact.
-        batch_size = 1
-    predictor = _Predictor(os.fspath(export_dir), contract_data)
-    min_s = float(contract_data.get("min_duration_s", 0.0))
-    max_s = float(contract_data.get("max_duration_s", contract.MAX_DURATION_S))
+    run = prepare_run(export_dir, inputs, out_path, batch_size)
+    out_path, contract_data, classes, files = (run.out_path, run.contract, run.classes,
+                                               run.files)
+    batch_size = run.batch_size
+    predictor = Predictor(os.fspath(export_dir), contract_data)
     _LOG.info("predicting %d files with %s (%s), %d feature thread(s)", len(files),
               export_dir, predictor.signature_name, workers)
 
@@ -523,60 +556,24 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
     far: Dict[int, Tuple[str, int, float]] = {}
     totals = {"written": 0, "audio_s": 0.0}
 
-    def decode(index: int, path: str) -> Tuple[int, str, Any]:
-        """An _Item, or the (path, reason, detail) of a reject."""
-        try:
-            waveform = audio_io.read_audio(path, predictor.sample_rate, min_duration_s=min_s,
-                                           clip_fraction=None)
-        except audio_io.AudioError as error:
-            return index, path, (path, _reject_reason(error), error.problem)
-        duration = len(waveform) / float(predictor.sample_rate)
-        if duration > max_s:
-            return index, path, (path, TOO_LONG, f"lasts {duration:.1f} s, longer than the "
-                                                 f"{max_s:g} s the export accepts")
-        try:
-            payload = predictor.payload(waveform)
-        except ValueError as error:
-            return index, path, (path, FEATURE_ERROR, str(error))
-        return index, path, _Item(index, path, duration, payload)
-
-    def run_batch(items: List[_Item], table: _TableWriter) -> None:
-        try:
-            outputs = predictor([item.payload for item in items])
-        except tf.errors.OpError as error:  # refused input, or e.g. out of memory
-            if len(items) == 1:
-                rejects[items[0].index] = (items[0].path, MODEL_ERROR,
-                                           _first_line(error.message))
-                return
-            # Isolate the file the model refuses; the others still get predictions.
-            for item in items:
-                run_batch([item], table)
-            return
-        for row_index, item in enumerate(items):
-            row = {"file": item.path, "duration_s": item.duration_s}
-            for head, entry in contract_data["outputs"].items():
-                row.update(prediction_columns(head, outputs[head][row_index], entry,
-                                              classes[head]))
-            # Exports written before the diagnostics existed leave these columns empty.
-            row.update({key: outputs[key][row_index].item()
-                        for key in contract.DIAGNOSTIC_OUTPUTS if key in outputs})
-            if row.get(contract.OUT_OF_RANGE_OUTPUT):
-                far[item.index] = (item.path, int(row[contract.OUT_OF_RANGE_OUTPUT]),
-                                   float(row[contract.MAX_ABS_Z_OUTPUT]))
-            table.add(row)
-            totals["written"] += 1
-            totals["audio_s"] += item.duration_s
+    def run_batch(items: List[DecodedFile], table: TableWriter) -> None:
+        for item, outcome in predict_items(predictor, items, contract_data, classes):
+            if isinstance(outcome, dict):
+                count_row(item.index, outcome, far, totals)
+                table.add(outcome)
+            else:
+                rejects[item.index] = outcome
 
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    progress = _Progress(len(files), log_every)
+    progress = Progress(len(files), log_every)
     with atomic.atomic_path(out_path) as tmp:
-        table = _TableWriter(tmp, _expected_columns(contract_data, classes), chunk_rows,
+        table = TableWriter(tmp, expected_columns(contract_data, classes), chunk_rows,
                              output_format(out_path))
-        pending: List[_Item] = []
+        pending: List[DecodedFile] = []
         # Batches run in input order (and a refused batch file by file), so rows are
         # appended in input order.
-        for index, _, outcome in _decoded(files, decode, workers):
-            if isinstance(outcome, _Item):
+        for index, _, outcome in _decoded(files, predictor.decode, workers):
+            if isinstance(outcome, DecodedFile):
                 pending.append(outcome)
                 if len(pending) >= batch_size:
                     run_batch(pending, table)
@@ -587,6 +584,125 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
         if pending:
             run_batch(pending, table)
         table.close()
+    return finish_result(out_path, files, totals, rejects, far, predictor.signature_name,
+                         contract_data, start)
+
+
+@dataclasses.dataclass
+class RunInputs:
+    """A checked prediction request (:func:`prepare_run`).
+
+    Attributes:
+      out_path: The predictions table to write.
+      contract: The export's features.json.
+      classes: Head -> class / attribute names (classes.json).
+      files: Every input file, in order (its index is its row order).
+      batch_size: Files per signature call (:func:`effective_batch_size`).
+    """
+
+    out_path: str
+    contract: Dict[str, Any]
+    classes: Dict[str, List[str]]
+    files: List[str]
+    batch_size: int
+
+
+def prepare_run(export_dir: str, inputs: PathsLike, out_path: str,
+                batch_size: int) -> RunInputs:
+    """Checks the arguments of a prediction run and lists its files.
+
+    Raises:
+      FileNotFoundError: ``export_dir`` is not a tfser export.
+      ValueError: No input files, a bad output extension or batch size.
+    """
+    out_path = os.fspath(out_path)
+    output_format(out_path)
+    if isinstance(batch_size, bool) or int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    contract_data = contract.read_features(export_dir)
+    classes = contract.read_classes(export_dir)
+    files = collect_inputs(inputs)
+    if not files:
+        raise ValueError(f"no input files in {inputs!r} (directories are walked for .wav)")
+    return RunInputs(out_path, contract_data, classes, files,
+                     effective_batch_size(contract_data, batch_size))
+
+
+def effective_batch_size(contract_data: Mapping[str, Any], batch_size: int) -> int:
+    """Files per signature call: ``batch_size``, or 1 when padding would change results.
+
+    Frame-level outputs are averaged per file, and a model reading sequences without
+    length inputs cannot mask padded frames: one file per call keeps both exact.
+    """
+    if any(entry.get("sequence") for entry in contract_data["outputs"].values()) or any(
+            f["sequence"] and not f.get("length_input") and not contract_data.get(
+                "waveform_signature") for f in contract_data["features"]):
+        return 1
+    return int(batch_size)
+
+
+def prediction_row(item: DecodedFile, outputs: Mapping[str, np.ndarray], row_index: int,
+                   contract_data: Mapping[str, Any], classes: Mapping[str, Sequence[str]]
+                   ) -> Dict[str, Any]:
+    """The table row of one file from its batch's signature outputs."""
+    row = {"file": item.path, "duration_s": item.duration_s}
+    for head, entry in contract_data["outputs"].items():
+        row.update(prediction_columns(head, outputs[head][row_index], entry, classes[head]))
+    # Exports written before the diagnostics existed leave these columns empty.
+    row.update({key: outputs[key][row_index].item()
+                for key in contract.DIAGNOSTIC_OUTPUTS if key in outputs})
+    return row
+
+
+def predict_items(predictor: Predictor, items: Sequence[DecodedFile],
+                  contract_data: Mapping[str, Any], classes: Mapping[str, Sequence[str]]
+                  ) -> List[Tuple[DecodedFile, Any]]:
+    """``(item, row or reject)`` of every item, in order, from one signature call.
+
+    A batch the model refuses (``tf.errors.OpError``: refused input, or e.g. out of
+    memory) is retried file by file, so only the file it refuses becomes a
+    ``(path, MODEL_ERROR, message)`` reject and the others still get predictions.
+    """
+    try:
+        outputs = predictor([item.payload for item in items])
+    except tf.errors.OpError as error:
+        if len(items) == 1:
+            return [(items[0], (items[0].path, MODEL_ERROR, _first_line(error.message)))]
+        return [pair for item in items
+                for pair in predict_items(predictor, [item], contract_data, classes)]
+    return [(item, prediction_row(item, outputs, row_index, contract_data, classes))
+            for row_index, item in enumerate(items)]
+
+
+def count_row(index: int, row: Mapping[str, Any], far: Dict[int, Tuple[str, int, float]],
+               totals: Dict[str, Any]) -> None:
+    """Adds a written row to the totals (and to ``far`` when out of the training range)."""
+    if row.get(contract.OUT_OF_RANGE_OUTPUT):
+        far[index] = (row["file"], int(row[contract.OUT_OF_RANGE_OUTPUT]),
+                      float(row[contract.MAX_ABS_Z_OUTPUT]))
+    totals["written"] += 1
+    totals["audio_s"] += row["duration_s"]
+
+
+def finish_result(out_path: str, files: Sequence[str], totals: Mapping[str, Any],
+                  rejects: Mapping[int, Tuple[str, str, str]],
+                  far: Mapping[int, Tuple[str, int, float]], signature_name: str,
+                  contract_data: Mapping[str, Any], start: float) -> PredictResult:
+    """Checks ``in = written + rejected``, writes the rejects table and logs the result.
+
+    Args:
+      out_path: The predictions table (already written).
+      files: Every input file.
+      totals: ``written`` rows and their ``audio_s``.
+      rejects: Input index -> ``(path, reason, detail)``.
+      far: Input index -> ``(path, values beyond the clip, max |z|)``.
+      signature_name: The signature used.
+      contract_data: The export's features.json.
+      start: ``time.time()`` when the run began.
+
+    Raises:
+      RuntimeError: Files neither written nor rejected (or counted twice).
+    """
     ordered_rejects = [rejects[i] for i in sorted(rejects)]
     if totals["written"] + len(ordered_rejects) != len(files):
         raise RuntimeError(f"accounting error: {len(files)} inputs but {totals['written']} "
@@ -596,7 +712,7 @@ def predict_files(export_dir: str, inputs: PathsLike, out_path: str,
         pd.DataFrame(ordered_rejects, columns=REJECT_COLUMNS).to_csv(tmp, index=False)
     result = PredictResult(out_path=out_path, rejects_path=rejects_path, inputs=len(files),
                            written=totals["written"], rejects=ordered_rejects,
-                           signature=predictor.signature_name, audio_s=totals["audio_s"],
+                           signature=signature_name, audio_s=totals["audio_s"],
                            seconds=time.time() - start,
                            out_of_range=[far[i] for i in sorted(far)],
                            clip_sigma=clip_sigma_of(contract_data))
