@@ -1,15 +1,19 @@
 """Training and serving do not load Apache Beam: the reader side of dataset_info.json lives
-beside the TFRecord codec, and only featurization imports tfser.beam."""
+beside the TFRecord codec, and only featurization imports tfser.beam. The one exception
+is Beam by design: the Beam prediction path of tfser-predict --runner
+(tfser.export.beam_predict), which nothing else imports."""
 
 import subprocess
 import sys
 
-SCRIPT = """
+BEAM_BY_DESIGN = ("tfser.export.beam_predict",)
+SCRIPT = f"""
 import importlib, pkgutil, sys
 for name in ("tfser.data", "tfser.training", "tfser.evaluation", "tfser.export"):
     package = importlib.import_module(name)
     for info in pkgutil.walk_packages(package.__path__, name + "."):
-        importlib.import_module(info.name)
+        if info.name not in {BEAM_BY_DESIGN!r}:
+            importlib.import_module(info.name)
 loaded = sorted(m for m in sys.modules if m == "apache_beam" or m.startswith("tfser.beam"))
 print("LOADED", loaded)
 """

@@ -166,3 +166,19 @@ def test_the_predict_command_on_a_dask_cluster(exports, inputs, cluster, tmp_pat
                       "command line of tfser-predict, check their values (Beam's "
                       "PipelineOptions)"]
     assert not os.path.exists(tmp_path / "bad.csv")
+
+
+def test_dask_partitions_hold_about_16_files_unless_the_user_gives_a_partitioning():
+    from apache_beam.runners.dask.dask_runner import DaskOptions  # pylint: disable=import-outside-toplevel
+    dask = ["--runner=DaskRunner", "--dask_client_address=127.0.0.1:1"]
+    # Elements are batches: 16 files in batches of 4 are 4 elements per partition.
+    options = beam_predict.beam_options(dask, batch_size=4).view_as(DaskOptions)
+    assert (options.partition_size, options.npartitions) == (4, None)
+    assert beam_predict.beam_options(dask, 1).view_as(DaskOptions).partition_size == 16
+    assert beam_predict.beam_options(dask, 32).view_as(DaskOptions).partition_size == 1
+    # The user's own partitioning is kept (either option).
+    options = beam_predict.beam_options(dask + ["--dask_partition_size=3"], 4)
+    assert options.view_as(DaskOptions).partition_size == 3
+    options = beam_predict.beam_options(dask + ["--dask_npartitions=7"], 4)
+    assert (options.view_as(DaskOptions).npartitions,
+            options.view_as(DaskOptions).partition_size) == (7, None)
