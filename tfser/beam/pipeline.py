@@ -196,10 +196,19 @@ def _run_beam(plan: plan_lib.Plan, chunks: List[str], tmp_dir: str,
     _ = (pipeline
          | "WorkItemChunks" >> beam.Create(chunks)
          | "Featurize" >> transforms.Featurize(plan.settings, parts_dir, log_every, expected))
-    runners.run_to_completion(pipeline)
+    with shards.CommittedProgress(parts_dir, total, _original_outcome, "utterances",
+                                  enabled=not runners.is_local(options)):
+        runners.run_to_completion(pipeline)
     records = shards.merge_parts(parts_dir, examples_dir, plan.settings.num_shards)
     shards.write_files_record(work_dir, records)
     shards.gather_records(parts_dir, work_dir)
+
+
+def _original_outcome(record: Mapping[str, Any]) -> int:
+    """1 for a bundle record that accounts for an utterance (its original written or
+    rejected), else 0 (augmented copies, moments)."""
+    return int(record.get("kind") in (transforms.WRITTEN, transforms.REJECTED)
+               and record.get("variant") == work.ORIGINAL)
 
 
 def _write_items(plan: plan_lib.Plan, tmp_dir: str) -> Tuple[plan_lib.Plan, List[str]]:

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import os
 import struct
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Tuple
+import threading
+import time
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import tensorflow as tf
 
@@ -189,3 +192,83 @@ def write_files_record(work_dir: str, records: List[Dict]) -> str:
     path = os.path.join(work_dir, FILES_WORK_FILE)
     _write_jsonl(path, records)
     return path
+
+
+# Seconds between the driver's progress lines on a cluster.
+PROGRESS_EVERY_S = 30.0
+
+
+class CommittedProgress:
+    """The driver's progress line during a cluster run, from the committed bundles.
+
+    On a cluster the workers log to their own logs and the driver would be silent until
+    the end. Used as a context manager around the run, this polls ``parts_dir`` every
+    ``every_s`` seconds, reads each newly committed records file once (a bundle's, or a
+    prediction part's) and logs ``done/total <unit>, rate, ETA``. ``count(record)``
+    says how many units one record accounts for. A bundle re-run after a lost worker
+    replaces its file under the same name and is not counted again.
+
+    Args:
+      parts_dir: The bundles' directory.
+      total: Units the run will account for.
+      count: Units per record (e.g. 1 for a featurized original, 0 for moments).
+      unit: What is counted (``utterances``, ``files``).
+      enabled: False makes the block a no-op (the local runner commits only at the
+        end of its large bundles, and its workers print their own ETA).
+      every_s: Seconds between lines.
+      log: The logger.
+    """
+
+    def __init__(self, parts_dir: str, total: int, count: Callable[[Dict[str, Any]], int],
+                 unit: str, enabled: bool = True, every_s: float = PROGRESS_EVERY_S,
+                 log: Optional[logging.Logger] = None):
+        self.parts_dir, self.total, self.count, self.unit = parts_dir, int(total), count, unit
+        self.enabled, self.every_s = enabled, float(every_s)
+        self.log = log or logging.getLogger("tfser.beam")
+        self.done = 0
+        self._seen: set = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tfser-progress", daemon=True)
+        self._started = 0.0
+
+    def poll(self) -> int:
+        """Counts the records of the files committed since the last poll; returns the
+        units done so far."""
+        for name in committed_files(self.parts_dir, transforms.RECORDS_SUFFIX):
+            if name in self._seen:
+                continue
+            self._seen.add(name)
+            with tf.io.gfile.GFile(os.path.join(self.parts_dir, name)) as handle:
+                self.done += sum(self.count(json.loads(line)) for line in handle
+                                 if line.strip())
+        return self.done
+
+    def line(self, elapsed_s: float) -> str:
+        """``done/total unit in committed bundles, rate, ETA`` after ``elapsed_s``."""
+        # A retried bundle cut differently commits its files under another name.
+        done = min(self.done, self.total)
+        rate = done / max(elapsed_s, 1e-9)
+        eta = (f", ETA {(self.total - done) / rate:.0f} s"
+               if rate > 0 and self.total > done else "")
+        return (f"driver: {done}/{self.total} {self.unit} in committed bundles, "
+                f"{rate:.1f} {self.unit}/s{eta}")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.poll()
+            except (OSError, ValueError) as error:  # a file renamed under us: next time
+                self.log.debug("progress poll: %s", error)
+                continue
+            self.log.info("%s", self.line(time.perf_counter() - self._started))
+
+    def __enter__(self) -> "CommittedProgress":
+        if self.enabled:
+            self._started = time.perf_counter()
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.enabled:
+            self._stop.set()
+            self._thread.join()

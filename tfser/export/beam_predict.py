@@ -371,7 +371,9 @@ def predict_files_beam(export_dir: str, inputs: predict_lib.PathsLike, out_path:
         pipeline = beam.Pipeline(options=options)
         build_graph(pipeline, run.files, export_dir, handler, parts_dir, batched,
                     log_every, expected)
-        runners.run_to_completion(pipeline)
+        with shards.CommittedProgress(parts_dir, len(run.files), lambda record: 1, "files",
+                                      enabled=not runners.is_local(options)):
+            runners.run_to_completion(pipeline)
         rejects: Dict[int, Tuple[str, str, str]] = {}
         far: Dict[int, Tuple[str, int, float]] = {}
         totals = {"written": 0, "audio_s": 0.0}
