@@ -7,7 +7,8 @@ memory, measured at 20,000 utterances. Here the driver pickles the items into fi
 at most :data:`MAX_CHUNK` utterances under ``_work/items`` as it plans them, and the
 pipeline creates one element per file (a path); a worker loads a chunk when it
 processes it. Memory for work items is then one chunk per worker, whatever the corpus
-size, and a file system every worker mounts is already required for ``--out``.
+size. The files go through ``tf.io.gfile`` like the bundles' parts, in the output's
+temporary directory, which every worker must reach anyway.
 
 Chunk size: ``ceil(n / 32)`` clamped to ``[1, MAX_CHUNK]``, so a small corpus still
 gives the runner a few dozen elements to spread over its workers, and a large one
@@ -40,13 +41,14 @@ def write_chunks(items: Iterable[work.WorkItem], directory: str, size: int) -> L
 
     ``items`` may be a generator: at most one chunk is held at a time.
     """
-    os.makedirs(directory, exist_ok=True)
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    tf.io.gfile.makedirs(directory)
     paths: List[str] = []
     chunk: List[work.WorkItem] = []
 
     def flush() -> None:
         path = os.path.join(directory, FILE_PATTERN.format(len(paths)))
-        with open(path, "wb") as handle:
+        with tf.io.gfile.GFile(path, "wb") as handle:
             pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
         paths.append(path)
         chunk.clear()
@@ -62,6 +64,7 @@ def write_chunks(items: Iterable[work.WorkItem], directory: str, size: int) -> L
 
 def read_chunk(path: str) -> Iterator[work.WorkItem]:
     """The work items of one chunk file, in the order they were planned."""
-    with open(path, "rb") as handle:
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    with tf.io.gfile.GFile(path, "rb") as handle:
         items = pickle.load(handle)
     yield from items
